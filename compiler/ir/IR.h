@@ -59,6 +59,8 @@ enum class OpKind {
             ///< the batch of a b^T. Weight gradients come from this.
   SumBatch, ///< Batched x -> unbatched x summed over the batch, divided by
             ///< the batch size when `mean` is set.
+  BroadcastBatch, ///< Unbatched x -> batched copies of x, divided by the
+                  ///< batch size when `mean` is set (inverse of SumBatch).
 
   // Shapes and indexing.
   Slice,    ///< x[begin:end] along axis 0.
@@ -188,6 +190,7 @@ public:
   Value *matVec(Value *matrix, Value *vector, bool transpose = false);
   Value *outerSum(Value *lhs, Value *rhs);
   Value *sumBatch(Value *x, bool mean);
+  Value *broadcastBatch(Value *x, bool mean);
   Value *slice(Value *x, int64_t begin, int64_t end);
   Value *padSlice(Value *g, int64_t begin, int64_t fullLength);
   Value *gather(Value *table, Value *ids);
