@@ -1,0 +1,87 @@
+// Optimisers with PyTorch's update rules: take parameter buffers with their
+// gradients and update the parameters in place (SGD with momentum, Adam),
+// or rescale the gradients to a global norm (clip_grad_norm_).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace weft::runtime {
+
+/// One trained tensor: its values and the gradient of the loss with respect
+/// to them, of the same length. Clipping rescales the gradient in place.
+template <typename Real> struct TrainedTensor {
+  std::span<Real> value;
+  std::span<Real> gradient;
+};
+
+/// torch.optim.SGD's options and defaults.
+struct SgdOptions {
+  double learningRate = 1e-3;
+  double momentum = 0.0;
+  double dampening = 0.0;
+  double weightDecay = 0.0;
+  bool nesterov = false;
+};
+
+/// torch.optim.SGD: d = g + weightDecay * p; with momentum, buf = d on the
+/// first step and buf = momentum * buf + (1 - dampening) * d after, and d
+/// becomes buf (or d + momentum * buf with Nesterov); then p -= lr * d.
+template <typename Real> class Sgd {
+public:
+  explicit Sgd(SgdOptions options = {}) : options(options) {}
+
+  /// One update. The tensors must be the same, in the same order, at every
+  /// step; fails (changing nothing) when their count or sizes differ.
+  bool step(std::span<const TrainedTensor<Real>> tensors, std::string *error);
+  /// Forgets the momentum buffers.
+  void reset() { momentumBuffers.clear(); }
+
+private:
+  SgdOptions options;
+  std::vector<std::vector<Real>> momentumBuffers;
+};
+
+/// torch.optim.Adam's options and defaults.
+struct AdamOptions {
+  double learningRate = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double epsilon = 1e-8;
+  double weightDecay = 0.0;
+};
+
+/// torch.optim.Adam: with t counting steps from 1,
+///   m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,
+///   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),
+/// evaluated in the same order as PyTorch's single-tensor loop.
+template <typename Real> class Adam {
+public:
+  explicit Adam(AdamOptions options = {}) : options(options) {}
+
+  /// One update; the same contract as `Sgd::step`.
+  bool step(std::span<const TrainedTensor<Real>> tensors, std::string *error);
+  void reset();
+  int64_t stepCount() const { return steps; }
+
+private:
+  AdamOptions options;
+  int64_t steps = 0;
+  std::vector<std::vector<Real>> firstMoments, secondMoments;
+};
+
+/// torch.nn.utils.clip_grad_norm_: total = sqrt(sum of squared per-tensor
+/// norms); when maxNorm / (total + 1e-6) < 1 every gradient is multiplied by
+/// it. Returns total.
+template <typename Real>
+double clipGradientNorm(std::span<const TrainedTensor<Real>> tensors,
+                        double maxNorm);
+
+extern template class Sgd<float>;
+extern template class Sgd<double>;
+extern template class Adam<float>;
+extern template class Adam<double>;
+
+} // namespace weft::runtime

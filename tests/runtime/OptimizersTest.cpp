@@ -1,0 +1,134 @@
+// Tests of SGD, Adam and gradient clipping against the update formulas
+// worked by hand (or evaluated here step by step) on tiny tensors.
+
+#include "runtime/Optimizers.h"
+
+#include <cmath>
+#include <gtest/gtest.h>
+
+using namespace weft::runtime;
+
+namespace {
+
+template <typename Real>
+std::vector<TrainedTensor<Real>> tensorsOf(std::vector<Real> &value,
+                                           std::vector<Real> &gradient) {
+  return {{value, gradient}};
+}
+
+} // namespace
+
+TEST(Sgd, PlainStep) {
+  std::vector<double> value = {1.0, -2.0}, gradient = {0.5, 4.0};
+  Sgd<double> sgd({.learningRate = 0.1});
+  ASSERT_TRUE(sgd.step(tensorsOf(value, gradient), nullptr));
+  EXPECT_DOUBLE_EQ(value[0], 1.0 - 0.1 * 0.5);
+  EXPECT_DOUBLE_EQ(value[1], -2.0 - 0.1 * 4.0);
+}
+
+TEST(Sgd, MomentumStartsFromTheFirstGradient) {
+  // buf1 = g1; p1 = p0 - lr g1; buf2 = 0.9 buf1 + g2; p2 = p1 - lr buf2.
+  std::vector<double> value = {1.0}, gradient = {2.0};
+  Sgd<double> sgd({.learningRate = 0.1, .momentum = 0.9});
+  ASSERT_TRUE(sgd.step(tensorsOf(value, gradient), nullptr));
+  EXPECT_DOUBLE_EQ(value[0], 1.0 - 0.1 * 2.0);
+  gradient[0] = -1.0;
+  ASSERT_TRUE(sgd.step(tensorsOf(value, gradient), nullptr));
+  EXPECT_DOUBLE_EQ(value[0], 0.8 - 0.1 * (0.9 * 2.0 + -1.0));
+}
+
+TEST(Sgd, NesterovDampeningAndWeightDecay) {
+  // d = g + wd p; buf1 = d1; step = d + m buf.
+  // Later: buf2 = m buf1 + (1 - dampening) d2.
+  double p = 1.0, lr = 0.1, m = 0.5, wd = 0.2, damp = 0.25;
+  std::vector<double> value = {p}, gradient = {3.0};
+  Sgd<double> sgd({.learningRate = lr,
+                   .momentum = m,
+                   .dampening = damp,
+                   .weightDecay = wd,
+                   .nesterov = true});
+  ASSERT_TRUE(sgd.step(tensorsOf(value, gradient), nullptr));
+  double d1 = 3.0 + wd * p, buffer = d1;
+  p -= lr * (d1 + m * buffer);
+  EXPECT_DOUBLE_EQ(value[0], p);
+  ASSERT_TRUE(sgd.step(tensorsOf(value, gradient), nullptr));
+  double d2 = 3.0 + wd * p;
+  buffer = m * buffer + (1 - damp) * d2;
+  p -= lr * (d2 + m * buffer);
+  EXPECT_DOUBLE_EQ(value[0], p);
+}
+
+TEST(Adam, TwoStepsOnAScalar) {
+  double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  double p = 0.5, m = 0, v = 0;
+  std::vector<double> value = {p}, gradient = {0};
+  Adam<double> adam({.learningRate = lr});
+  for (int t = 1; t <= 2; ++t) {
+    double g = t == 1 ? 0.3 : -1.2;
+    gradient[0] = g;
+    ASSERT_TRUE(adam.step(tensorsOf(value, gradient), nullptr));
+    m = b1 * m + (1 - b1) * g;
+    v = b2 * v + (1 - b2) * g * g;
+    double mHat = m / (1 - std::pow(b1, t));
+    double vHat = v / (1 - std::pow(b2, t));
+    p -= lr * mHat / (std::sqrt(vHat) + eps);
+    EXPECT_NEAR(value[0], p, 1e-15) << "step " << t;
+  }
+  EXPECT_EQ(adam.stepCount(), 2);
+}
+
+TEST(Adam, FirstStepMovesByTheLearningRate) {
+  // m_hat = g and v_hat = g^2, so the first step is lr * g / (|g| + eps).
+  std::vector<float> value = {1.0f, 1.0f}, gradient = {5.0f, -0.01f};
+  Adam<float> adam({.learningRate = 0.1});
+  ASSERT_TRUE(adam.step(tensorsOf(value, gradient), nullptr));
+  EXPECT_NEAR(value[0], 0.9f, 1e-6f);
+  EXPECT_NEAR(value[1], 1.1f, 1e-5f);
+}
+
+TEST(Adam, WeightDecayAddsToTheGradient) {
+  std::vector<double> value = {2.0}, gradient = {0.0};
+  Adam<double> adam({.learningRate = 0.1, .weightDecay = 0.5});
+  ASSERT_TRUE(adam.step(tensorsOf(value, gradient), nullptr));
+  // g = 0 + 0.5 * 2 = 1: the first step is lr * 1 / (1 + eps).
+  EXPECT_NEAR(value[0], 2.0 - 0.1 / (1 + 1e-8), 1e-15);
+}
+
+TEST(Adam, RejectsChangingTensors) {
+  std::vector<double> a = {1, 2}, ga = {1, 1}, b = {3}, gb = {1};
+  std::vector<TrainedTensor<double>> two = {{a, ga}, {b, gb}};
+  std::vector<TrainedTensor<double>> one = {{a, ga}};
+  std::vector<TrainedTensor<double>> mismatched = {{a, gb}};
+  Adam<double> adam;
+  std::string error;
+  EXPECT_FALSE(adam.step(mismatched, &error));
+  EXPECT_NE(error.find("2 values but 1 gradients"), std::string::npos);
+  ASSERT_TRUE(adam.step(two, &error));
+  EXPECT_FALSE(adam.step(one, &error));
+  EXPECT_NE(error.find("1 tensors given, state holds 2"), std::string::npos);
+  adam.reset();
+  EXPECT_TRUE(adam.step(one, &error));
+  EXPECT_EQ(adam.stepCount(), 1);
+}
+
+TEST(ClipGradientNorm, ScalesOnlyAboveTheLimit) {
+  std::vector<double> a = {0}, ga = {3}, b = {0, 0}, gb = {0, 4};
+  std::vector<TrainedTensor<double>> tensors = {{a, ga}, {b, gb}};
+  EXPECT_DOUBLE_EQ(clipGradientNorm<double>(tensors, 10.0), 5.0);
+  EXPECT_EQ(ga[0], 3.0);
+  EXPECT_EQ(gb[1], 4.0);
+
+  EXPECT_DOUBLE_EQ(clipGradientNorm<double>(tensors, 1.0), 5.0);
+  double coefficient = 1.0 / (5.0 + 1e-6);
+  EXPECT_DOUBLE_EQ(ga[0], 3.0 * coefficient);
+  EXPECT_DOUBLE_EQ(gb[1], 4.0 * coefficient);
+  EXPECT_EQ(gb[0], 0.0);
+}
+
+TEST(ClipGradientNorm, WorksOnFloats) {
+  std::vector<float> a = {0, 0}, ga = {6, 8};
+  std::vector<TrainedTensor<float>> tensors = {{a, ga}};
+  EXPECT_NEAR(clipGradientNorm<float>(tensors, 5.0), 10.0, 1e-6);
+  EXPECT_NEAR(ga[0], 3.0f, 1e-5f);
+  EXPECT_NEAR(ga[1], 4.0f, 1e-5f);
+}
