@@ -1,0 +1,170 @@
+// Binding a model's sizes from the shapes of arrays given for its
+// parameters and inputs, so that one model file runs at any size.
+#include "compiler/sema/Sema.h"
+#include "compiler/sema/Sizes.h"
+
+#include <fmt/format.h>
+
+namespace weft::sema {
+
+namespace {
+
+/// Evaluates a size expression; unbound names stay symbols.
+std::optional<Size> symbolicSize(const ast::Expr &expr,
+                                 const SizeBindings &sizes) {
+  switch (expr.kind) {
+  case ast::ExprKind::Number:
+    return Size::constant(static_cast<int64_t>(expr.number));
+  case ast::ExprKind::Name: {
+    auto found = sizes.find(expr.name);
+    return found == sizes.end() ? Size::symbol(expr.name)
+                                : Size::constant(found->second);
+  }
+  case ast::ExprKind::Unary: {
+    auto operand = symbolicSize(*expr.operands[0], sizes);
+    return operand ? std::optional(Size::constant(0) - *operand)
+                   : std::nullopt;
+  }
+  case ast::ExprKind::Binary: {
+    auto lhs = symbolicSize(*expr.operands[0], sizes);
+    auto rhs = symbolicSize(*expr.operands[1], sizes);
+    if (!lhs || !rhs)
+      return std::nullopt;
+    switch (expr.binaryOp) {
+    case ast::BinaryOp::Add:
+      return *lhs + *rhs;
+    case ast::BinaryOp::Sub:
+      return *lhs - *rhs;
+    case ast::BinaryOp::Mul:
+      return *lhs * *rhs;
+    case ast::BinaryOp::Div:
+      return lhs->divide(*rhs);
+    default:
+      return std::nullopt;
+    }
+  }
+  default:
+    return std::nullopt;
+  }
+}
+
+/// One declared size paired with the number an array has there.
+struct Constraint {
+  const ast::Expr *declared;
+  int64_t actual;
+  std::string array;
+};
+
+class SizeBinder {
+public:
+  SizeBinder(SizeBindings &sizes, DiagnosticEngine &diags)
+      : sizes(sizes), diags(diags) {}
+
+  /// Pairs the declared dimensions with an array's, after `skip` leading
+  /// axes of the array (time and batch) that the caller has handled.
+  bool addShape(const std::string &array, const ast::TypeExpr &type,
+                const std::vector<int64_t> &shape, size_t skip,
+                const std::string &declaredText) {
+    size_t rank = type.isToken ? 0 : type.dims.size();
+    if (shape.size() != rank + skip) {
+      diags.errorWithoutLocation(fmt::format(
+          "`{}` has shape {}, but the model declares {}, which needs {} "
+          "dimension{}",
+          array, formatShape(shape), declaredText, rank + skip,
+          rank + skip == 1 ? "" : "s"));
+      return false;
+    }
+    for (size_t i = 0; i < rank; ++i)
+      constraints.push_back({type.dims[i].get(), shape[skip + i], array});
+    return true;
+  }
+
+  void add(const ast::Expr *declared, int64_t actual,
+           const std::string &array) {
+    constraints.push_back({declared, actual, array});
+  }
+
+  /// Solves constraints with one unknown until nothing changes, then checks
+  /// that every constraint holds.
+  bool solve() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const Constraint &constraint : constraints) {
+        auto size = symbolicSize(*constraint.declared, sizes);
+        if (!size || size->isConstant())
+          continue;
+        if (auto solution = size->solveFor(constraint.actual)) {
+          sizes[solution->first] = solution->second;
+          changed = true;
+        }
+      }
+    }
+    bool ok = true;
+    for (const Constraint &constraint : constraints) {
+      auto size = symbolicSize(*constraint.declared, sizes);
+      if (!size || !size->value() || *size->value() == constraint.actual)
+        continue;
+      diags.error(constraint.declared->range,
+                  fmt::format("`{}` has {} here, but this size is {}",
+                              constraint.array, constraint.actual,
+                              size->str()));
+      ok = false;
+    }
+    return ok;
+  }
+
+  static std::string formatShape(const std::vector<int64_t> &shape) {
+    std::string text = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+      text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+  }
+
+private:
+  SizeBindings &sizes;
+  DiagnosticEngine &diags;
+  std::vector<Constraint> constraints;
+};
+
+} // namespace
+
+bool bindSizesFromArrays(const ast::Decl &model, const ArrayShapes &arrays,
+                         SizeBindings &sizes, DiagnosticEngine &diags) {
+  SizeBinder binder(sizes, diags);
+  std::map<std::string, const ast::Expr *> timeBounds;
+  for (const ast::Stmt &stmt : model.body)
+    if (stmt.kind == ast::StmtKind::Time)
+      timeBounds[stmt.timeIndex] = stmt.bound.get();
+
+  bool ok = true;
+  for (const ast::Stmt &stmt : model.body) {
+    if (stmt.kind == ast::StmtKind::Param) {
+      for (const ast::Declared &declared : stmt.declared) {
+        auto found = arrays.params.find(declared.name);
+        if (found != arrays.params.end())
+          ok &= binder.addShape(declared.name, declared.type, found->second, 0,
+                                "parameter `" + declared.name + "`");
+      }
+    }
+    if (stmt.kind != ast::StmtKind::Input)
+      continue;
+    const ast::Declared &declared = stmt.declared[0];
+    auto found = arrays.inputs.find(declared.name);
+    if (found == arrays.inputs.end())
+      continue;
+    bool isStream = !stmt.timeIndex.empty();
+    std::string text = fmt::format("input `{}`{} (with the batch axis{})",
+                                   declared.name,
+                                   isStream ? "[" + stmt.timeIndex + "]" : "",
+                                   isStream ? ", time first" : "");
+    ok &= binder.addShape(declared.name, declared.type, found->second,
+                          isStream ? 2 : 1, text);
+    if (isStream && timeBounds.count(stmt.timeIndex) &&
+        !found->second.empty())
+      binder.add(timeBounds.at(stmt.timeIndex), found->second[0],
+                 declared.name);
+  }
+  return binder.solve() && ok;
+}
+
+} // namespace weft::sema

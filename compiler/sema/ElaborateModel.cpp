@@ -1,0 +1,395 @@
+// Models: inputs, time indices, streams and their scans, outputs and the
+// loss. Each time index gets one scan whose body computes every stream over
+// it; a recurrence with an initial value `h[-1]` is a carry of that scan.
+#include "compiler/sema/Elaborator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace weft::sema {
+
+using ir::OpKind;
+
+namespace {
+
+/// A time index expression: `t + offset`, or a plain step when `axis` is
+/// empty.
+struct TimeIndex {
+  std::string axis;
+  const ast::Expr *offsetExpr = nullptr;
+  bool negate = false;
+};
+
+/// Splits `t`, `t - 1`, `t + 1` into the axis and the offset expression.
+TimeIndex splitTimeIndex(const ast::Expr &expr,
+                         const std::map<std::string, TimeAxis> &axes) {
+  if (expr.kind == ast::ExprKind::Name && axes.count(expr.name))
+    return {expr.name, nullptr, false};
+  if (expr.kind == ast::ExprKind::Binary &&
+      (expr.binaryOp == ast::BinaryOp::Add ||
+       expr.binaryOp == ast::BinaryOp::Sub)) {
+    const ast::Expr &lhs = *expr.operands[0];
+    if (lhs.kind == ast::ExprKind::Name && axes.count(lhs.name))
+      return {lhs.name, expr.operands[1].get(),
+              expr.binaryOp == ast::BinaryOp::Sub};
+  }
+  return {};
+}
+
+} // namespace
+
+bool Elaborator::isTimeAxis(const std::string &name) const {
+  return axes.count(name) != 0;
+}
+
+/// Walks a top-level expression for reductions over time; the body of each
+/// becomes a stream of that axis.
+void Elaborator::collectReductions(const ast::Expr &expr) {
+  if (expr.kind == ast::ExprKind::Reduce && expr.binders.size() == 1 &&
+      isTimeAxis(expr.binders[0].name)) {
+    std::string name = fmt::format("{}@{}:{}",
+                                   expr.reduceOp == ast::ReduceOp::Mean ? "mean"
+                                                                        : "sum",
+                                   expr.range.begin.line,
+                                   expr.range.begin.column);
+    Stream stream;
+    stream.name = name;
+    stream.axis = expr.binders[0].name;
+    stream.body = expr.operands[0].get();
+    stream.range = expr.range;
+    streams[name] = stream;
+    streamOrder.push_back(name);
+    reductionStreams[&expr] = name;
+    return;
+  }
+  for (const ast::ExprPtr &operand : expr.operands)
+    if (operand)
+      collectReductions(*operand);
+}
+
+/// Sorts a model's statements: time indices, inputs, streams and initial
+/// values, then every other kind through collectBody.
+void Elaborator::collectModel(const ast::Decl &model) {
+  for (const ast::Stmt &stmt : model.body) {
+    if (stmt.kind == ast::StmtKind::Time) {
+      std::optional<Size> steps = evaluateSize(*stmt.bound);
+      axes[stmt.timeIndex] = {stmt.timeIndex, steps.value_or(Size()),
+                              stmt.range};
+    }
+  }
+  for (const ast::Stmt &stmt : model.body) {
+    if (stmt.kind == ast::StmtKind::Input) {
+      InputDecl input;
+      input.stmt = &stmt;
+      input.axis = stmt.timeIndex;
+      if (!input.axis.empty() && !axes.count(input.axis))
+        diags.error(stmt.range,
+                    fmt::format("`{}` is not a time index; declare it with "
+                                "`time {} < N`",
+                                input.axis, input.axis));
+      inputs[stmt.declared[0].name] = input;
+    }
+    if (stmt.kind != ast::StmtKind::Equation)
+      continue;
+    for (unsigned part = 0; part < stmt.targets.size(); ++part) {
+      const ast::Target &target = stmt.targets[part];
+      if (!target.timeIndex)
+        continue;
+      TimeIndex index = splitTimeIndex(*target.timeIndex, axes);
+      Stream &stream = streams[target.name];
+      stream.name = target.name;
+      if (!index.axis.empty() && !index.offsetExpr) {
+        if (stream.stmt) {
+          diags.error(target.range, fmt::format("`{}` is defined twice",
+                                                target.name));
+          continue;
+        }
+        stream.stmt = &stmt;
+        stream.part = part;
+        stream.axis = index.axis;
+        stream.range = target.range;
+        streamOrder.push_back(target.name);
+        continue;
+      }
+      std::optional<Size> step = evaluateSize(*target.timeIndex);
+      if (step && step->value() == -1) {
+        stream.initial = &stmt;
+        stream.initialPart = part;
+        continue;
+      }
+      diags.error(target.timeIndex->range,
+                  "the left side of an equation is indexed by a time index "
+                  "`t`, or by `-1` for the value before the first step");
+    }
+  }
+  for (auto &[name, stream] : streams) {
+    if (!stream.stmt && !stream.body && stream.initial)
+      diags.error(stream.initial->range,
+                  fmt::format("`{}[-1]` is given but no equation `{}[t] = "
+                              "...` defines the stream",
+                              name, name));
+  }
+  for (const ast::Stmt &stmt : model.body)
+    if (stmt.kind == ast::StmtKind::Equation && stmt.value &&
+        !stmt.targets[0].timeIndex)
+      collectReductions(*stmt.value);
+}
+
+/// An input's value: a leaf of the IR with the declared shape.
+Val Elaborator::buildInput(const ast::Stmt &stmt) {
+  const ast::Declared &declared = stmt.declared[0];
+  Val val;
+  val.batched = true;
+  val.origin = declared.type.range;
+  val.isToken = declared.type.isToken;
+  if (val.isToken) {
+    std::optional<Size> vocab = evaluateSize(*declared.type.vocab);
+    if (!vocab)
+      return Val::poisoned();
+    val.vocab = *vocab;
+  } else {
+    std::optional<Dims> dims = evaluateDims(declared.type);
+    if (!dims)
+      return Val::poisoned();
+    val.dims = *dims;
+  }
+  if (!building())
+    return val;
+
+  InputInfo input;
+  input.name = declared.name;
+  input.shape = concreteDims(val.dims);
+  input.isToken = val.isToken;
+  input.vocab = val.vocab.value().value_or(0);
+  ir::Type type;
+  type.shape = input.shape;
+  type.element = val.isToken ? ir::ElementType::Int : ir::ElementType::Float;
+  if (!stmt.timeIndex.empty())
+    type.steps = input.steps =
+        axes.at(stmt.timeIndex).steps.value().value_or(1);
+  val.ir = topBuilder->input(declared.name, type);
+  if (info)
+    info->inputs.push_back(input);
+  return val;
+}
+
+/// `name[index]` for a stream or a stream input.
+Val Elaborator::timeAccess(const std::string &name,
+                           const ast::Expr &indexExpr, SourceRange range) {
+  TimeIndex index = splitTimeIndex(indexExpr, axes);
+  if (index.axis.empty()) {
+    // A fixed step, such as `h[T - 1]`, read from the whole stream.
+    std::optional<Size> step = evaluateSize(indexExpr);
+    if (!step)
+      return Val::poisoned();
+    bool isInput = inputs.count(name) != 0;
+    const std::string &axisName =
+        isInput ? inputs.at(name).axis : streams.at(name).axis;
+    Val whole = isInput ? inputs.at(name).value : stackedStream(name, range);
+    if (!whole.ok)
+      return whole;
+    std::optional<int64_t> value = step->value();
+    std::optional<int64_t> steps = axes.at(axisName).steps.value();
+    if (value && steps && (*value < 0 || *value >= *steps)) {
+      diags.error(indexExpr.range,
+                  fmt::format("step {} is outside `{}`, which has {} steps",
+                              *value, name, *steps));
+      return Val::poisoned();
+    }
+    if (level > 0) {
+      diags.error(range, "reading a fixed step of a stream inside a step is "
+                         "not supported yet");
+      return Val::poisoned();
+    }
+    Val val = whole;
+    val.origin = range;
+    if (building()) {
+      builder().range = range;
+      val.ir = builder().streamAt(whole.ir, value.value_or(0));
+    }
+    return val;
+  }
+
+  std::optional<Size> offset = Size::constant(0);
+  if (index.offsetExpr)
+    offset = evaluateSize(*index.offsetExpr);
+  if (!offset)
+    return Val::poisoned();
+  std::optional<int64_t> shift = offset->value();
+  if (!shift) {
+    diags.error(indexExpr.range, "a time shift must be a whole number");
+    return Val::poisoned();
+  }
+  int64_t delta = index.negate ? -*shift : *shift;
+  if (!scan || scan->axis->name != index.axis) {
+    diags.error(range, fmt::format("`{}` is used outside an equation over "
+                                   "`{}`; reduce over it, as in `sum({}) "
+                                   "...`",
+                                   index.axis, index.axis, index.axis));
+    return Val::poisoned();
+  }
+  if (inputs.count(name)) {
+    if (inputs.at(name).axis.empty()) {
+      diags.error(range, fmt::format("`{}` is not a stream", name));
+      return Val::poisoned();
+    }
+    return sequenceArg(name, delta, range);
+  }
+  const Stream &stream = streams.at(name);
+  if (stream.axis != index.axis) {
+    diags.error(range,
+                fmt::format("`{}` is a stream over `{}`, not `{}`; using a "
+                            "stream of another time index is not supported "
+                            "yet",
+                            name, stream.axis, index.axis));
+    return Val::poisoned();
+  }
+  if (delta == 0)
+    return stepValue(name, range);
+  if (delta > 0) {
+    diags.error(range, fmt::format("`{}` at step `{}` is not computed yet "
+                                   "when step `{}` runs: a forward "
+                                   "recurrence can only look back",
+                                   name, fmt::format("{} + {}", index.axis,
+                                                     delta),
+                                   index.axis));
+    return Val::poisoned();
+  }
+  if (delta != -1) {
+    diags.error(range, "looking back more than one step is not supported "
+                       "yet");
+    return Val::poisoned();
+  }
+  auto carry = scan->carryIn.find(name);
+  if (carry == scan->carryIn.end()) {
+    diags.error(range, fmt::format("`{}[{} - 1]` needs an initial value: "
+                                   "add `{}[-1] = ...`",
+                                   name, index.axis, name));
+    return Val::poisoned();
+  }
+  return carry->second;
+}
+
+/// The body argument for an input stream read at step t + offset.
+Val Elaborator::sequenceArg(const std::string &name, int64_t offset,
+                            SourceRange range) {
+  auto key = std::make_pair(name, offset);
+  if (auto found = scan->sequenceArgs.find(key);
+      found != scan->sequenceArgs.end())
+    return found->second;
+  const InputDecl &input = inputs.at(name);
+  Size inputSteps = axes.at(input.axis).steps;
+  Size last = scan->axis->steps + Size::constant(offset);
+  std::optional<int64_t> overrun = (last - inputSteps).value();
+  if (offset < 0 || (overrun && *overrun > 0)) {
+    diags.error(range, fmt::format("`{}` has {} steps, so it cannot be read "
+                                   "at every step of `{}` with a shift of {}",
+                                   name, inputSteps.str(), scan->axis->name,
+                                   offset));
+    return Val::poisoned();
+  }
+  Val val = input.value;
+  val.level = 1;
+  val.origin = range;
+  if (building()) {
+    auto argument = std::make_unique<ir::Value>();
+    argument->type = input.value.ir->type.stepType();
+    argument->ownerBlock = scan->body.get();
+    argument->id = function->nextId();
+    argument->hint = name;
+    val.ir = argument.get();
+    scan->body->arguments.push_back(std::move(argument));
+  }
+  scan->sequences.push_back(key);
+  return scan->sequenceArgs[key] = val;
+}
+
+/// A stream's value at the current step, computed once per scan.
+Val Elaborator::stepValue(const std::string &name, SourceRange range) {
+  if (auto found = scan->stepValues.find(name);
+      found != scan->stepValues.end())
+    return found->second;
+  Stream &stream = streams.at(name);
+  auto &active = scan->activeStreams;
+  if (std::find(active.begin(), active.end(), name) != active.end()) {
+    std::string chain;
+    for (auto it = std::find(active.begin(), active.end(), name);
+         it != active.end(); ++it)
+      chain += fmt::format("`{}[t]` -> ", *it);
+    diags.error(stream.range,
+                fmt::format("these equations form a cycle with no time "
+                            "shift: {}`{}[t]`",
+                            chain, name));
+    return scan->stepValues[name] = Val::poisoned();
+  }
+  active.push_back(name);
+  Vals values = stream.stmt ? elaborate(*stream.stmt->value)
+                            : Vals{elaborateOne(*stream.body)};
+  active.pop_back();
+  if (stream.stmt && values.size() != stream.stmt->targets.size()) {
+    diags.error(stream.stmt->value->range,
+                fmt::format("this gives {} values but the equation defines {}",
+                            values.size(), stream.stmt->targets.size()));
+    values.assign(stream.stmt->targets.size(), Val::poisoned());
+  }
+  if (stream.stmt) {
+    for (unsigned part = 0; part < values.size(); ++part)
+      scan->stepValues[stream.stmt->targets[part].name] = values[part];
+    return scan->stepValues[name];
+  }
+  return scan->stepValues[name] = values[0];
+}
+
+/// The whole stacked stream, building its axis's scan on first use.
+Val Elaborator::stackedStream(const std::string &name, SourceRange range) {
+  if (auto found = stacked.find(name); found != stacked.end())
+    return found->second;
+  TimeAxis &axis = axes.at(streams.at(name).axis);
+  if (axis.building) {
+    diags.error(range, fmt::format("the whole stream `{}` is used while its "
+                                   "own steps are computed",
+                                   name));
+    return Val::poisoned();
+  }
+  if (!axis.built)
+    buildScan(axis, range);
+  auto found = stacked.find(name);
+  return found == stacked.end() ? Val::poisoned() : found->second;
+}
+
+/// The value before the first step of a recurrence, at the top level.
+Val Elaborator::initialValue(Stream &stream, ScanState &state) {
+  const ast::Expr &expr = *stream.initial->value;
+  bool carried = expr.kind == ast::ExprKind::Call && expr.name == "carry";
+  if (!carried)
+    return elaborate(expr)[stream.initialPart];
+  if (expr.operands.size() != 1 ||
+      expr.operands[0]->kind != ast::ExprKind::Call ||
+      expr.operands[0]->name != "zeros") {
+    diags.error(expr.range, "`carry` takes the starting state `zeros(...)`");
+    return Val::poisoned();
+  }
+  Val start = elaborateOne(*expr.operands[0]);
+  if (!start.ok)
+    return start;
+  Val val = start;
+  val.batched = true;
+  if (building()) {
+    std::string inputName = stream.name + ".init";
+    ir::Type type;
+    type.shape = concreteDims(start.dims);
+    val.ir = topBuilder->input(inputName, type);
+    if (info) {
+      InputInfo input;
+      input.name = inputName;
+      input.shape = type.shape;
+      input.carriedFrom = stream.name + ".last";
+      info->inputs.push_back(input);
+    }
+    carriedStates.push_back({stream.name, stream.name + ".last"});
+  }
+  return val;
+}
+
+} // namespace weft::sema

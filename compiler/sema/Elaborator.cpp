@@ -1,0 +1,463 @@
+// Frames, equations and cells: name lookup, demand-driven evaluation of
+// equations with cycle detection, size evaluation, and cell instantiation.
+#include "compiler/sema/Elaborator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace weft::sema {
+
+size_t editDistance(const std::string &a, const std::string &b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+Elaborator::Elaborator(const Program &program, DiagnosticEngine &diags,
+                       ir::Function *function)
+    : program(program), diags(diags), function(function) {
+  if (function)
+    topBuilder = std::make_unique<ir::Builder>(*function, function->body);
+}
+
+ir::Builder &Elaborator::builder() {
+  return level > 0 ? *bodyBuilder : *topBuilder;
+}
+
+/// Sorts a body's statements into parameters, instances and equations.
+void Elaborator::collectBody(Frame &target) {
+  for (const ast::Stmt &stmt : target.decl->body) {
+    switch (stmt.kind) {
+    case ast::StmtKind::Param:
+      for (const ast::Declared &declared : stmt.declared)
+        target.paramDecls[declared.name] = {&declared, &stmt};
+      break;
+    case ast::StmtKind::Return:
+      target.returnStmt = &stmt;
+      break;
+    case ast::StmtKind::Equation: {
+      const ast::Expr *value = stmt.value.get();
+      bool makesInstance =
+          stmt.targets.size() == 1 && !stmt.targets[0].timeIndex && value &&
+          value->kind == ast::ExprKind::Call && value->operands.empty() &&
+          program.decls.count(value->name) &&
+          program.decls.at(value->name)->kind == ast::DeclKind::Cell;
+      if (makesInstance) {
+        Instance &instance = target.instances[stmt.targets[0].name];
+        instance.cell = program.decls.at(value->name);
+        instance.prefix = target.prefix + stmt.targets[0].name + ".";
+        instance.range = stmt.range;
+        continue;
+      }
+      for (unsigned part = 0; part < stmt.targets.size(); ++part)
+        if (!stmt.targets[part].timeIndex)
+          target.locals[stmt.targets[part].name] = {&stmt, part};
+      break;
+    }
+    default:
+      break;
+    }
+  }
+}
+
+void Elaborator::reportCycle(const std::vector<const ast::Stmt *> &active,
+                             const ast::Stmt *again) {
+  auto first = std::find(active.begin(), active.end(), again);
+  std::string names;
+  for (auto it = first; it != active.end(); ++it)
+    names += fmt::format("`{}` -> ", (*it)->targets[0].name);
+  names += fmt::format("`{}`", again->targets[0].name);
+  diags.error(again->range,
+              fmt::format("these equations form a cycle with no time shift: "
+                          "{}",
+                          names));
+  for (auto it = first + 1; it != active.end(); ++it)
+    diags.note((*it)->range, fmt::format("`{}` is defined here",
+                                         (*it)->targets[0].name));
+}
+
+/// Evaluates an equation of the current frame once, on first demand.
+Vals Elaborator::elaborateStmt(const ast::Stmt &stmt) {
+  Frame &current = frame();
+  auto done = current.finished.find(&stmt);
+  if (done != current.finished.end())
+    return done->second;
+  if (std::count(current.active.begin(), current.active.end(), &stmt)) {
+    reportCycle(current.active, &stmt);
+    Vals poisoned(stmt.targets.size(), Val::poisoned());
+    current.finished[&stmt] = poisoned;
+    return poisoned;
+  }
+  current.active.push_back(&stmt);
+  Vals values = elaborate(*stmt.value);
+  current.active.pop_back();
+  if (values.size() != stmt.targets.size() &&
+      std::all_of(values.begin(), values.end(),
+                  [](const Val &v) { return v.ok; })) {
+    diags.error(stmt.value->range,
+                fmt::format("this gives {} value{} but the equation defines {}",
+                            values.size(), values.size() == 1 ? "" : "s",
+                            stmt.targets.size()));
+    values.assign(stmt.targets.size(), Val::poisoned());
+  }
+  values.resize(stmt.targets.size(), Val::poisoned());
+  current.finished[&stmt] = values;
+  return values;
+}
+
+void Elaborator::reportUnknown(const std::string &name, SourceRange range) {
+  std::vector<std::string> known;
+  const Frame &current = frame();
+  for (const auto &[known_name, val] : current.arguments)
+    known.push_back(known_name);
+  for (const auto &[known_name, local] : current.locals)
+    known.push_back(known_name);
+  for (const auto &[known_name, param] : current.paramDecls)
+    known.push_back(known_name);
+  for (const auto &[known_name, size] : current.sizes)
+    known.push_back(known_name);
+  if (&current == modelFrame) {
+    for (const auto &[known_name, input] : inputs)
+      known.push_back(known_name);
+    for (const auto &[known_name, stream] : streams)
+      known.push_back(known_name);
+  }
+  std::string best;
+  size_t bestDistance = std::max<size_t>(2, name.size() / 3) + 1;
+  for (const std::string &candidate : known) {
+    size_t distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  std::string message = fmt::format("unknown name `{}`", name);
+  if (!best.empty())
+    message += fmt::format("; did you mean `{}`?", best);
+  diags.error(range, message);
+}
+
+/// Resolves a name used as a value in the current frame.
+Val Elaborator::lookupName(const std::string &name, SourceRange range) {
+  Frame &current = frame();
+  if (auto arg = current.arguments.find(name); arg != current.arguments.end())
+    return arg->second;
+  if (auto local = current.locals.find(name); local != current.locals.end())
+    return elaborateStmt(*local->second.first)[local->second.second];
+  if (current.paramDecls.count(name))
+    return paramValue(name, range);
+  if (&current == modelFrame) {
+    if (auto input = inputs.find(name); input != inputs.end()) {
+      if (input->second.axis.empty())
+        return input->second.value;
+      diags.error(range, fmt::format("`{}` is a stream over `{}`: index it "
+                                     "by time, as in `{}[{}]`",
+                                     name, input->second.axis, name,
+                                     input->second.axis));
+      return Val::poisoned();
+    }
+    if (streams.count(name)) {
+      diags.error(range,
+                  fmt::format("`{}` is a stream over `{}`: index it by time, "
+                              "as in `{}[{}]`",
+                              name, streams.at(name).axis, name,
+                              streams.at(name).axis));
+      return Val::poisoned();
+    }
+  }
+  if (auto size = current.sizes.find(name); size != current.sizes.end()) {
+    std::optional<int64_t> value = size->second.value();
+    return constant(value ? static_cast<double>(*value) : 0.0, {}, range);
+  }
+  if (current.instances.count(name)) {
+    diags.error(range, fmt::format("`{}` is a cell instance; call it with "
+                                   "arguments",
+                                   name));
+    return Val::poisoned();
+  }
+  reportUnknown(name, range);
+  return Val::poisoned();
+}
+
+/// The value of a parameter of the current frame, created on first use.
+Val Elaborator::paramValue(const std::string &name, SourceRange range) {
+  Frame &current = frame();
+  std::map<std::string, Val> &owned =
+      current.instance ? current.instance->params : current.modelParams;
+  if (auto found = owned.find(name); found != owned.end())
+    return found->second;
+
+  auto [declared, stmt] = current.paramDecls.at(name);
+  std::optional<Dims> dims = evaluateDims(declared->type);
+  if (!dims)
+    return owned[name] = Val::poisoned();
+  Val val;
+  val.dims = *dims;
+  val.origin = declared->type.range;
+  std::string fullName = current.prefix + name;
+  if (building()) {
+    std::vector<int64_t> shape = concreteDims(val.dims);
+    val.ir = topBuilder->param(fullName, shape);
+    if (info) {
+      ParamInfo param{fullName, shape, "zeros", {}};
+      if (stmt->init) {
+        param.init = stmt->init->name;
+        param.initArgs = stmt->init->args;
+      }
+      info->params.push_back(param);
+    }
+  }
+  return owned[name] = val;
+}
+
+std::optional<Size> Elaborator::evaluateSize(const ast::Expr &expr) {
+  switch (expr.kind) {
+  case ast::ExprKind::Number:
+    if (!expr.isInteger || expr.number < 0) {
+      diags.error(expr.range, "a size must be a whole number");
+      return std::nullopt;
+    }
+    return Size::constant(static_cast<int64_t>(expr.number));
+  case ast::ExprKind::Name: {
+    auto found = frame().sizes.find(expr.name);
+    if (found != frame().sizes.end())
+      return found->second;
+    diags.error(expr.range, fmt::format("unknown size `{}`", expr.name));
+    return std::nullopt;
+  }
+  case ast::ExprKind::Unary: {
+    std::optional<Size> operand = evaluateSize(*expr.operands[0]);
+    if (!operand)
+      return std::nullopt;
+    return Size::constant(0) - *operand;
+  }
+  case ast::ExprKind::Binary: {
+    std::optional<Size> lhs = evaluateSize(*expr.operands[0]);
+    std::optional<Size> rhs = evaluateSize(*expr.operands[1]);
+    if (!lhs || !rhs)
+      return std::nullopt;
+    switch (expr.binaryOp) {
+    case ast::BinaryOp::Add:
+      return *lhs + *rhs;
+    case ast::BinaryOp::Sub:
+      return *lhs - *rhs;
+    case ast::BinaryOp::Mul:
+      return *lhs * *rhs;
+    case ast::BinaryOp::Div:
+      if (std::optional<Size> quotient = lhs->divide(*rhs))
+        return quotient;
+      diags.error(expr.range,
+                  fmt::format("`{}` is not a multiple of `{}`", lhs->str(),
+                              rhs->str()));
+      return std::nullopt;
+    case ast::BinaryOp::MatMul:
+      break;
+    }
+    break;
+  }
+  default:
+    break;
+  }
+  diags.error(expr.range, "expected a size: a whole number, a size name, or "
+                          "`+ - * /` of these");
+  return std::nullopt;
+}
+
+std::optional<Dims> Elaborator::evaluateDims(const ast::TypeExpr &type) {
+  Dims dims;
+  for (const ast::ExprPtr &dim : type.dims) {
+    std::optional<Size> size = evaluateSize(*dim);
+    if (!size)
+      return std::nullopt;
+    if (std::optional<int64_t> value = size->value(); value && *value <= 0) {
+      diags.error(dim->range, fmt::format("this size is {}; sizes must be "
+                                          "positive",
+                                          *value));
+      return std::nullopt;
+    }
+    dims.push_back(*size);
+  }
+  return dims;
+}
+
+std::optional<int64_t> Elaborator::concreteSize(const Size &size,
+                                                SourceRange range) {
+  if (std::optional<int64_t> value = size.value())
+    return value;
+  diags.error(range, fmt::format("the size `{}` is not known here",
+                                 size.str()));
+  return std::nullopt;
+}
+
+std::vector<int64_t> Elaborator::concreteDims(const Dims &dims) {
+  std::vector<int64_t> shape;
+  for (const Size &size : dims)
+    shape.push_back(size.value().value_or(1));
+  return shape;
+}
+
+/// Binds the sizes in one declared argument type from an argument's shape.
+bool Elaborator::bindArgument(Frame &callee, const ast::TypeExpr &type,
+                              const Val &arg, const std::string &argName,
+                              SourceRange range) {
+  if (type.isToken != arg.isToken || type.dims.size() != arg.dims.size()) {
+    diags.error(range, fmt::format("argument `{}` of `{}` must have shape "
+                                   "with {} dimension{}, but this has shape "
+                                   "{}",
+                                   argName, callee.decl->name, type.dims.size(),
+                                   type.dims.size() == 1 ? "" : "s",
+                                   formatDims(arg.dims)));
+    return false;
+  }
+  for (size_t i = 0; i < type.dims.size(); ++i) {
+    const ast::Expr &dim = *type.dims[i];
+    if (dim.kind == ast::ExprKind::Name && !callee.sizes.count(dim.name)) {
+      callee.sizes[dim.name] = arg.dims[i];
+      continue;
+    }
+    frames.push_back(&callee);
+    std::optional<Size> expected = evaluateSize(dim);
+    frames.pop_back();
+    if (!expected)
+      return false;
+    if (!(*expected == arg.dims[i])) {
+      diags.error(range,
+                  fmt::format("argument `{}` of `{}` has shape {}, but the "
+                              "cell expects size `{}` = {} in dimension {}",
+                              argName, callee.decl->name, formatDims(arg.dims),
+                              dim.kind == ast::ExprKind::Name
+                                  ? dim.name
+                                  : expected->str(),
+                              expected->str(), i + 1));
+      diags.note(type.range, "the argument's type is declared here");
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Inlines a call of a cell instance: binds its sizes from the arguments,
+/// then evaluates its return expression in a fresh frame.
+Vals Elaborator::callCell(Instance &instance, const ast::Expr &call) {
+  const ast::Decl &cell = *instance.cell;
+  Vals failed(std::max<size_t>(cell.results.size(), 1), Val::poisoned());
+  if (call.operands.size() != cell.parameters.size()) {
+    diags.error(call.range,
+                fmt::format("`{}` takes {} argument{}, but {} {} given",
+                            cell.name, cell.parameters.size(),
+                            cell.parameters.size() == 1 ? "" : "s",
+                            call.operands.size(),
+                            call.operands.size() == 1 ? "is" : "are"));
+    diags.note(cell.nameRange, fmt::format("`{}` is declared here", cell.name));
+    return failed;
+  }
+  Vals args;
+  for (const ast::ExprPtr &operand : call.operands) {
+    args.push_back(elaborateOne(*operand));
+    if (!args.back().ok)
+      return failed;
+  }
+
+  Frame callee;
+  callee.decl = &cell;
+  callee.instance = &instance;
+  callee.prefix = instance.prefix;
+  if (instance.bound)
+    callee.sizes = instance.sizes;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const ast::Parameter &parameter = cell.parameters[i];
+    if (!bindArgument(callee, *parameter.type, args[i], parameter.name,
+                      call.operands[i]->range))
+      return failed;
+    callee.arguments[parameter.name] = args[i];
+  }
+  instance.sizes = callee.sizes;
+  instance.bound = true;
+  collectBody(callee);
+  if (!callee.returnStmt) {
+    diags.error(cell.nameRange,
+                fmt::format("cell `{}` has no `return`", cell.name));
+    return failed;
+  }
+
+  frames.push_back(&callee);
+  Vals results = elaborate(*callee.returnStmt->value);
+  bool resultsOk = true;
+  if (results.size() != cell.results.size()) {
+    diags.error(callee.returnStmt->range,
+                fmt::format("`{}` declares {} result{} but returns {}",
+                            cell.name, cell.results.size(),
+                            cell.results.size() == 1 ? "" : "s",
+                            results.size()));
+    resultsOk = false;
+  }
+  for (size_t i = 0; resultsOk && i < results.size(); ++i) {
+    std::optional<Dims> declared = evaluateDims(cell.results[i]);
+    if (results[i].ok && declared && !(*declared == results[i].dims)) {
+      diags.error(callee.returnStmt->value->range,
+                  fmt::format("`{}` returns shape {} but declares {}",
+                              cell.name, formatDims(results[i].dims),
+                              formatDims(*declared)));
+      resultsOk = false;
+    }
+  }
+  frames.pop_back();
+  return resultsOk ? results : failed;
+}
+
+/// Checks a lone cell: arguments get their declared shapes, with every size
+/// left as a symbol, and every equation and the return are checked.
+bool Elaborator::checkCell(const ast::Decl &cell) {
+  unsigned errorsBefore = diags.errorCount();
+  Instance instance;
+  instance.cell = &cell;
+  Frame callee;
+  callee.decl = &cell;
+  callee.instance = &instance;
+  frames.push_back(&callee);
+  for (const ast::Parameter &parameter : cell.parameters) {
+    for (const ast::ExprPtr &dim : parameter.type->dims)
+      if (dim->kind == ast::ExprKind::Name)
+        callee.sizes.emplace(dim->name, Size::symbol(dim->name));
+  }
+  // Sizes that appear only in parameter declarations are symbols too.
+  for (const ast::Stmt &stmt : cell.body)
+    for (const ast::Declared &declared : stmt.declared)
+      for (const ast::ExprPtr &dim : declared.type.dims)
+        if (dim->kind == ast::ExprKind::Name)
+          callee.sizes.emplace(dim->name, Size::symbol(dim->name));
+  for (const ast::Parameter &parameter : cell.parameters) {
+    std::optional<Dims> dims = evaluateDims(*parameter.type);
+    Val arg = dims ? Val() : Val::poisoned();
+    if (dims)
+      arg.dims = *dims;
+    arg.batched = true;
+    arg.isToken = parameter.type->isToken;
+    arg.origin = parameter.type->range;
+    callee.arguments[parameter.name] = arg;
+  }
+  collectBody(callee);
+  for (const auto &[name, local] : callee.locals)
+    elaborateStmt(*local.first);
+  if (callee.returnStmt)
+    elaborate(*callee.returnStmt->value);
+  else
+    diags.error(cell.nameRange,
+                fmt::format("cell `{}` has no `return`", cell.name));
+  frames.pop_back();
+  return diags.errorCount() == errorsBefore;
+}
+
+} // namespace weft::sema

@@ -1,0 +1,204 @@
+// The elaborator walks a model (or a lone cell, for `weft check`) from its
+// outputs and loss back through the equations it needs, checking shapes and
+// emitting tensor IR as it goes. Equations are visited on demand, so their
+// order in the file does not matter, and a revisit before an equation is
+// finished is a cycle. Cells are inlined at each call, within an instance
+// that owns their parameters. Without a function to build into, it only
+// checks, with sizes left symbolic.
+#pragma once
+
+#include "compiler/ir/IR.h"
+#include "compiler/sema/Sema.h"
+#include "compiler/sema/Sizes.h"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace weft::sema {
+
+/// A checked value: its shape in sizes, and its IR value when building.
+struct Val {
+  ir::Value *ir = nullptr;
+  Dims dims;
+  bool batched = false;
+  bool isToken = false;
+  Size vocab;
+  int level = 0;      ///< 0 at the top level, 1 inside a scan body.
+  SourceRange origin; ///< Where the shape was declared or computed.
+  bool ok = true;     ///< False after an error, to stop cascades.
+
+  static Val poisoned() {
+    Val val;
+    val.ok = false;
+    return val;
+  }
+};
+using Vals = std::vector<Val>;
+
+/// An instance of a cell: owns its parameters under a name prefix.
+struct Instance {
+  const ast::Decl *cell = nullptr;
+  std::string prefix;
+  SourceRange range;
+  const ast::Expr *directCall = nullptr; ///< For a call without an instance.
+  bool bound = false;
+  std::map<std::string, Size> sizes;
+  std::map<std::string, Val> params;
+};
+
+/// A stream of a model: an equation over a time index, or the body of a
+/// reduction over time, which becomes a stream of its own.
+struct Stream {
+  std::string name;
+  std::string axis;
+  const ast::Stmt *stmt = nullptr; ///< Its equation; null for a reduction.
+  unsigned part = 0;               ///< Its position in a tuple equation.
+  const ast::Expr *body = nullptr; ///< For a reduction over time.
+  const ast::Stmt *initial = nullptr; ///< `h[-1] = ...`
+  unsigned initialPart = 0;
+  SourceRange range;
+};
+
+/// A time index declared with `time t < T`.
+struct TimeAxis {
+  std::string name;
+  Size steps;
+  SourceRange range;
+  bool building = false;
+  bool built = false;
+};
+
+/// An input declared in a model.
+struct InputDecl {
+  const ast::Stmt *stmt = nullptr;
+  std::string axis; ///< Set for a stream input.
+  Val value;        ///< Whole value (a stream stacks its steps).
+};
+
+/// The scope of one cell or model body.
+struct Frame {
+  const ast::Decl *decl = nullptr;
+  Instance *instance = nullptr; ///< Null for a model.
+  std::string prefix;
+  std::map<std::string, Size> sizes;
+  std::map<std::string, Val> arguments;
+  std::map<std::string, std::pair<const ast::Stmt *, unsigned>> locals;
+  std::map<const ast::Stmt *, Vals> finished;
+  std::vector<const ast::Stmt *> active;
+  std::map<std::string, std::pair<const ast::Declared *, const ast::Stmt *>>
+      paramDecls;
+  std::map<std::string, Val> modelParams;
+  std::map<std::string, Instance> instances;
+  std::map<std::string, std::unique_ptr<Instance>> directInstances;
+  const ast::Stmt *returnStmt = nullptr;
+};
+
+/// The scan being built for one time axis.
+struct ScanState {
+  TimeAxis *axis = nullptr;
+  std::unique_ptr<ir::Block> body;
+  std::vector<std::string> carries;
+  std::map<std::string, Val> carryIn;
+  std::vector<std::pair<std::string, int64_t>> sequences;
+  std::map<std::pair<std::string, int64_t>, Val> sequenceArgs;
+  std::vector<ir::Value *> captureOperands;
+  std::vector<ir::Value *> captureArgs;
+  std::map<ir::Value *, ir::Value *> captured;
+  std::map<std::string, Val> stepValues;
+  std::vector<std::string> activeStreams;
+};
+
+class Elaborator {
+public:
+  /// Builds into `function` when it is non-null; otherwise only checks.
+  Elaborator(const Program &program, DiagnosticEngine &diags,
+             ir::Function *function);
+
+  /// Elaborates a model with bound sizes (or symbolic ones when checking).
+  bool elaborateModel(const ast::Decl &model, const SizeBindings *sizes,
+                      ModelInfo *info);
+  /// Checks a cell on its own, with symbolic sizes.
+  bool checkCell(const ast::Decl &cell);
+
+private:
+  // Frames and equations (Elaborator.cpp).
+  void collectBody(Frame &frame);
+  Vals elaborateStmt(const ast::Stmt &stmt);
+  Val lookupName(const std::string &name, SourceRange range);
+  Val paramValue(const std::string &name, SourceRange range);
+  void reportUnknown(const std::string &name, SourceRange range);
+  Vals callCell(Instance &instance, const ast::Expr &call);
+  bool bindArgument(Frame &callee, const ast::TypeExpr &type, const Val &arg,
+                    const std::string &argName, SourceRange range);
+  void reportCycle(const std::vector<const ast::Stmt *> &active,
+                   const ast::Stmt *again);
+
+  // Sizes (Elaborator.cpp).
+  std::optional<Size> evaluateSize(const ast::Expr &expr);
+  std::optional<Dims> evaluateDims(const ast::TypeExpr &type);
+  std::optional<int64_t> concreteSize(const Size &size, SourceRange range);
+
+  // Expressions (ElaborateExpr.cpp).
+  Vals elaborate(const ast::Expr &expr);
+  Val elaborateOne(const ast::Expr &expr);
+  Val elaborateBinary(const ast::Expr &expr);
+  Val elaborateIndex(const ast::Expr &expr);
+  Val elaborateSlice(const ast::Expr &expr, const Val &base);
+  Val elaborateReduce(const ast::Expr &expr);
+  Vals elaborateCall(const ast::Expr &expr);
+  Val elaborateBuiltin(const ast::Expr &expr, bool &handled);
+  Val unary(ir::OpKind kind, const Val &x, SourceRange range);
+  Val elementwise(ir::OpKind kind, const Val &lhs, const Val &rhs,
+                  SourceRange range, const char *spelling);
+  Val constant(double value, Dims dims, SourceRange range);
+  ir::Value *use(const Val &val);
+  ir::Builder &builder();
+  bool building() const { return function != nullptr; }
+  std::vector<int64_t> concreteDims(const Dims &dims);
+
+  // Models and time (ElaborateModel.cpp).
+  void collectModel(const ast::Decl &model);
+  void collectReductions(const ast::Expr &expr);
+  Val timeAccess(const std::string &name, const ast::Expr &indexExpr,
+                 SourceRange range);
+  Val stepValue(const std::string &name, SourceRange range);
+  Val stackedStream(const std::string &name, SourceRange range);
+  void buildScan(TimeAxis &axis, SourceRange range);
+  Val initialValue(Stream &stream, ScanState &scan);
+  Val sequenceArg(const std::string &input, int64_t offset,
+                  SourceRange range);
+  Val buildInput(const ast::Stmt &stmt);
+  Val buildLoss(const ast::Stmt &stmt);
+  bool isTimeAxis(const std::string &name) const;
+
+  const Program &program;
+  DiagnosticEngine &diags;
+  ir::Function *function;
+  std::unique_ptr<ir::Builder> topBuilder;
+  std::unique_ptr<ir::Builder> bodyBuilder;
+
+  std::vector<Frame *> frames;
+  Frame &frame() { return *frames.back(); }
+  int level = 0;
+  ScanState *scan = nullptr;
+
+  // The model being elaborated.
+  Frame *modelFrame = nullptr;
+  ModelInfo *info = nullptr;
+  std::map<std::string, TimeAxis> axes;
+  std::map<std::string, Stream> streams;
+  std::vector<std::string> streamOrder;
+  std::map<const ast::Expr *, std::string> reductionStreams;
+  std::map<std::string, InputDecl> inputs;
+  std::map<std::string, Val> stacked;
+  std::map<std::string, Val> finalCarries;
+  std::vector<std::pair<std::string, std::string>> carriedStates;
+};
+
+/// Edit distance, for "did you mean" suggestions.
+size_t editDistance(const std::string &a, const std::string &b);
+
+} // namespace weft::sema
