@@ -41,6 +41,10 @@ struct Type {
   bool operator==(const Type &other) const = default;
 };
 
+/// The printed form of a type: `f[3,4]b`, `i[]b`, `f[T=5][3]` (`b` marks a
+/// batched value, `T=` a stream's steps).
+std::string toString(const Type &type);
+
 enum class OpKind {
   // Leaves.
   Param,    ///< A trainable parameter `name`: unbatched.
@@ -85,7 +89,19 @@ enum class OpKind {
                ///< of `steps` steps.
   SumSteps,    ///< Sum of a stacked stream over its steps.
   StreamFill,  ///< x repeated over `steps` steps (inverse of SumSteps).
+  StreamSlice, ///< Steps [begin, end) of a stacked stream.
+  StreamPad,   ///< Inverse of StreamSlice: stream g placed at steps
+               ///< [begin, begin + g.steps) of a zero stream of `steps`
+               ///< steps. The cotangent of a scan's sequence operand.
 };
+
+// Streams in ordinary ops. Every op other than Scan and the Stream* ops acts
+// step by step on stacked streams: its stream operands have the same number
+// of steps and so does its result. Elementwise ops also broadcast a
+// non-stream operand over the steps; the other ops take streams only in
+// their per-example operands (not MatVec's matrix nor Gather's table).
+// OuterSum and ScatterAddRows also sum over the steps. OuterSum accepts two
+// unbatched operands too (then it is the plain outer product).
 
 const char *opName(OpKind kind);
 
@@ -131,12 +147,12 @@ public:
   // Attributes; which ones apply depends on `kind`.
   std::string name;       ///< Param, Input
   double value = 0;       ///< Constant
-  std::vector<int64_t> shape; ///< Constant, Fill
-  int64_t begin = 0;      ///< Slice, PadSlice, StreamAt, StreamPlace
-  int64_t end = 0;        ///< Slice, PadSlice, ScatterAddRows
+  std::vector<int64_t> shape; ///< Param, Constant, Fill
+  int64_t begin = 0;      ///< Slice, PadSlice, StreamAt/Place/Slice/Pad
+  int64_t end = 0;        ///< Slice, PadSlice, ScatterAddRows, StreamSlice
   bool transpose = false; ///< MatVec
   bool mean = false;      ///< SumBatch
-  int64_t steps = 0;      ///< Scan, StreamPlace, StreamFill
+  int64_t steps = 0;      ///< Scan, StreamPlace, StreamFill, StreamPad
   bool reverse = false;   ///< Scan
   unsigned numCarries = 0;   ///< Scan
   unsigned numSequences = 0; ///< Scan
@@ -205,6 +221,8 @@ public:
   Value *streamPlace(Value *g, int64_t step, int64_t steps);
   Value *sumSteps(Value *stream);
   Value *streamFill(Value *x, int64_t steps);
+  Value *streamSlice(Value *stream, int64_t begin, int64_t end);
+  Value *streamPad(Value *g, int64_t begin, int64_t steps);
 
   /// Creates a Scan with an empty body whose arguments are typed from the
   /// operands; the caller fills the body and then calls finishScan.

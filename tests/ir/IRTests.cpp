@@ -1,0 +1,171 @@
+// Tests of the tensor IR's type rules, printer and verifier, on functions
+// built with the Builder.
+#include "compiler/ir/IR.h"
+
+#include <gtest/gtest.h>
+
+using namespace weft::ir;
+
+namespace {
+
+/// A batched float value of `shape`, optionally a stream of `steps`.
+Type batchedType(std::vector<int64_t> shape, int64_t steps = 0) {
+  return Type{std::move(shape), true, steps, ElementType::Float};
+}
+
+/// An Elman step over a stream: h' = tanh(W h + U x), stacking h'.
+Op *buildElmanScan(Function &function, Builder &builder) {
+  Value *w = builder.param("W", {3, 3});
+  Value *u = builder.param("U", {3, 2});
+  Value *xs = builder.input("xs", batchedType({2}, 5));
+  Value *h0 = builder.broadcastBatch(builder.constant(0, {3}), false);
+  Op *scan = builder.beginScan(4, false, {h0}, {xs}, {1}, {w, u});
+  Block &body = *scan->body;
+  builder.setBlock(body);
+  Value *h = body.arguments[0].get();
+  Value *x = body.arguments[1].get();
+  Value *recurrent = builder.matVec(body.arguments[2].get(), h);
+  Value *sum = builder.binary(OpKind::Add, recurrent,
+                              builder.matVec(body.arguments[3].get(), x));
+  Value *next = builder.unary(OpKind::Tanh, sum);
+  next->hint = "h";
+  builder.setBlock(function.body);
+  builder.finishScan(scan, {next}, {next});
+  return scan;
+}
+
+TEST(TypeTest, HelpersAndPrinting) {
+  Type stream = batchedType({3, 4}, 5);
+  EXPECT_EQ(stream.elementCount(), 12);
+  EXPECT_TRUE(stream.isStream());
+  EXPECT_EQ(toString(stream), "f[T=5][3,4]b");
+  EXPECT_EQ(toString(stream.stepType()), "f[3,4]b");
+  EXPECT_EQ(stream.stepType().stackedType(5), stream);
+  EXPECT_EQ(toString(Type{{}, false, 0, ElementType::Int}), "i[]");
+  EXPECT_TRUE(Type{}.isScalar());
+}
+
+TEST(BuilderTest, ElementwiseBroadcastsScalarsBatchAndSteps) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *x = builder.input("x", batchedType({3}, 4));
+  Value *scale = builder.constant(2);
+  Value *bias = builder.param("b", {3});
+  Value *scaled = builder.binary(OpKind::Mul, scale, x);
+  Value *shifted = builder.binary(OpKind::Add, scaled, bias);
+  EXPECT_EQ(shifted->type, batchedType({3}, 4));
+  Value *unbatched = builder.binary(OpKind::Sub, bias, scale);
+  EXPECT_EQ(unbatched->type, (Type{{3}, false, 0, ElementType::Float}));
+  EXPECT_EQ(verify(function), "");
+}
+
+TEST(BuilderTest, ResultTypesOfShapeOps) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *a = builder.param("A", {4, 3});
+  Value *x = builder.input("x", batchedType({3}));
+  Value *ids = builder.input("ids", Type{{}, true, 6, ElementType::Int});
+  EXPECT_EQ(builder.matVec(a, x)->type, batchedType({4}));
+  Value *y = builder.matVec(a, builder.matVec(a, x), true);
+  EXPECT_EQ(y->type, batchedType({3}));
+  EXPECT_EQ(builder.outerSum(y, x)->type.shape, (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(builder.slice(x, 1, 3)->type, batchedType({2}));
+  EXPECT_EQ(builder.padSlice(x, 2, 7)->type, batchedType({7}));
+  Value *embedded = builder.gather(a, ids);
+  EXPECT_EQ(embedded->type, batchedType({3}, 6));
+  EXPECT_EQ(builder.scatterAddRows(embedded, ids, 4)->type,
+            (Type{{4, 3}, false, 0, ElementType::Float}));
+  EXPECT_EQ(builder.sumSteps(embedded)->type, batchedType({3}));
+  EXPECT_EQ(builder.streamAt(embedded, 5)->type, batchedType({3}));
+  EXPECT_EQ(builder.streamSlice(embedded, 1, 3)->type, batchedType({3}, 2));
+  EXPECT_EQ(builder.streamPad(embedded, 2, 9)->type, batchedType({3}, 9));
+  EXPECT_EQ(builder.streamPlace(x, 1, 3)->type, batchedType({3}, 3));
+  EXPECT_EQ(builder.sumAll(x)->type, batchedType({}));
+  EXPECT_EQ(builder.fill(builder.sumAll(x), {2, 2})->type, batchedType({2, 2}));
+  Value *target = builder.streamAt(ids, 0);
+  EXPECT_EQ(builder.crossEntropy(builder.matVec(a, x), target)->type,
+            batchedType({}));
+  EXPECT_EQ(verify(function), "");
+}
+
+TEST(BuilderDeathTest, MismatchedShapesAbort) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *a = builder.param("A", {4, 3});
+  Value *x = builder.input("x", batchedType({4}));
+  EXPECT_DEATH(builder.matVec(a, x), "matvec inner sizes differ");
+  EXPECT_DEATH(builder.binary(OpKind::Add, a, x), "shapes differ");
+  EXPECT_DEATH(builder.slice(x, 2, 5), "out of range");
+}
+
+TEST(BuilderDeathTest, ShortScanSequenceAborts) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *xs = builder.input("xs", batchedType({2}, 4));
+  EXPECT_DEATH(builder.beginScan(4, false, {}, {xs}, {1}, {}), "too short");
+}
+
+TEST(ScanTest, BodyArgumentsAndResultsAreTyped) {
+  Function function;
+  Builder builder(function, function.body);
+  Op *scan = buildElmanScan(function, builder);
+  ASSERT_EQ(scan->body->arguments.size(), 4u);
+  EXPECT_EQ(scan->body->arguments[1]->type, batchedType({2}));
+  EXPECT_EQ(scan->result(0)->type, batchedType({3}));
+  EXPECT_EQ(scan->result(1)->type, batchedType({3}, 4));
+  EXPECT_EQ(scan->numCaptures(), 2u);
+  EXPECT_EQ(verify(function), "");
+}
+
+TEST(PrintTest, StableTextForm) {
+  Function function;
+  function.name = "elman";
+  Builder builder(function, function.body);
+  Op *scan = buildElmanScan(function, builder);
+  function.outputs.push_back({"hs", scan->result(1)});
+  EXPECT_EQ(print(function), R"(func @elman {
+  %0:f[3,3] = param "W" shape=[3,3]
+  %1:f[3,2] = param "U" shape=[3,2]
+  %2:f[T=5][2]b = input "xs"
+  %3:f[3] = constant 0 shape=[3]
+  %4:f[3]b = broadcast_batch %3
+  %13:f[3]b, %14:f[T=4][3]b = scan steps=4 carries(%4) seqs(%2+1) captures(%0, %1) {
+    ^(%5:f[3]b, %6:f[2]b, %7:f[3,3], %8:f[3,2]):
+    %9:f[3]b = matvec %7, %5
+    %10:f[3]b = matvec %8, %6
+    %11:f[3]b = add %9, %10
+    %12:f[3]b = tanh %11  // h
+    yield %12, %12
+  }  // h
+  output "hs" = %14
+}
+)");
+}
+
+TEST(VerifyTest, ReportsUseOutsideItsBlock) {
+  Function function;
+  Builder builder(function, function.body);
+  Op *scan = buildElmanScan(function, builder);
+  Value *inner = scan->body->ops.back()->result();
+  builder.unary(OpKind::Neg, inner);
+  EXPECT_NE(verify(function).find("outside its definition"), std::string::npos);
+}
+
+TEST(VerifyTest, ReportsWrongResultType) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *x = builder.input("x", batchedType({3}));
+  Value *y = builder.unary(OpKind::Exp, x);
+  y->type.shape = {4};
+  EXPECT_NE(verify(function).find("expected f[3]b"), std::string::npos);
+}
+
+TEST(VerifyTest, ReportsWrongOperandCount) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *x = builder.input("x", batchedType({3}));
+  builder.create(OpKind::Add, {x}, {x->type});
+  EXPECT_EQ(verify(function), "add takes 2 operands, not 1");
+}
+
+} // namespace
