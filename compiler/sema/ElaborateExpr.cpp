@@ -157,7 +157,7 @@ Val Elaborator::elaborateBinary(const ast::Expr &expr) {
   if (!(lhs.dims[1] == rhs.dims[0])) {
     diags.error(expr.range,
                 fmt::format("shape mismatch in `@`: {} @ {}: the matrix has "
-                            "{} columns but the vector has {} elements",
+                            "`{}` columns but the vector has `{}` elements",
                             formatDims(lhs.dims), formatDims(rhs.dims),
                             lhs.dims[1].str(), rhs.dims[0].str()));
     diags.note(lhs.origin, fmt::format("the matrix has shape {}",

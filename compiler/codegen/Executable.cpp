@@ -1,0 +1,117 @@
+// The public API of the CPU code generator: lowers a Function, JIT-compiles
+// the lowered program, and keeps the buffer table; an Instance allocates the
+// buffers for one batch size and runs the step on them.
+#include "compiler/codegen/Executable.h"
+#include "compiler/codegen/Jit.h"
+#include "compiler/lower/Lower.h"
+
+#include <cassert>
+
+namespace weft::codegen {
+
+struct Executable::Impl {
+  CompileOptions options;
+  std::vector<BufferSpec> buffers;
+  std::string loweredText;
+  std::string llvmText;
+  std::unique_ptr<JitModule> code;
+};
+
+namespace {
+
+BufferRole roleOf(lower::BufferRole role) {
+  switch (role) {
+  case lower::BufferRole::Param:
+    return BufferRole::Param;
+  case lower::BufferRole::Input:
+    return BufferRole::Input;
+  case lower::BufferRole::Output:
+    return BufferRole::Output;
+  case lower::BufferRole::Temp:
+    return BufferRole::Temp;
+  }
+  return BufferRole::Temp;
+}
+
+std::vector<BufferSpec> bufferSpecs(const lower::LoweredProgram &program) {
+  std::vector<BufferSpec> specs;
+  for (const lower::Buffer &buffer : program.buffers)
+    specs.push_back({buffer.name, roleOf(buffer.role),
+                     buffer.element == lower::ElementKind::Int,
+                     buffer.size.fixed, buffer.size.perBatch});
+  return specs;
+}
+
+} // namespace
+
+Executable::Executable(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
+Executable::~Executable() = default;
+
+std::unique_ptr<Executable> Executable::compile(const ir::Function &function,
+                                                const CompileOptions &options,
+                                                std::string *error) {
+  std::string message;
+  std::optional<lower::LoweredProgram> program =
+      lower::lowerFunction(function, &message);
+  auto impl = std::make_unique<Impl>();
+  if (program) {
+    impl->options = options;
+    impl->buffers = bufferSpecs(*program);
+    impl->loweredText = lower::printLowered(*program);
+    impl->code = compileProgram(*program, options, impl->llvmText, message);
+  }
+  if (!impl->code) {
+    if (error)
+      *error = message;
+    return nullptr;
+  }
+  return std::unique_ptr<Executable>(new Executable(std::move(impl)));
+}
+
+const std::vector<BufferSpec> &Executable::buffers() const {
+  return impl->buffers;
+}
+const CompileOptions &Executable::options() const { return impl->options; }
+std::string Executable::loweredText() const { return impl->loweredText; }
+std::string Executable::llvmText() const { return impl->llvmText; }
+
+void Executable::run(void **buffers, int64_t batch) const {
+  impl->code->entry()(buffers, batch);
+}
+
+//===----------------------------------------------------------------------===//
+// Instance
+//===----------------------------------------------------------------------===//
+
+Instance::Instance(const Executable &executable, int64_t batch)
+    : executable(executable), batchSize(batch) {
+  size_t floatBytes = executable.options().floatType == FloatType::F32 ? 4 : 8;
+  for (const BufferSpec &spec : executable.buffers()) {
+    size_t bytes = spec.elements(batch) * (spec.isInt ? 8 : floatBytes);
+    // At least one word, so that every buffer has a distinct address.
+    storage.emplace_back(std::max<size_t>(1, (bytes + 7) / 8), 0);
+    pointers.push_back(storage.back().data());
+  }
+}
+
+int Instance::find(const std::string &name) const {
+  const std::vector<BufferSpec> &specs = executable.buffers();
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (specs[i].role != BufferRole::Temp && specs[i].name == name)
+      return static_cast<int>(i);
+  return -1;
+}
+
+void *Instance::buffer(const std::string &name) {
+  int index = find(name);
+  return index < 0 ? nullptr : pointers[index];
+}
+
+int64_t Instance::elements(const std::string &name) const {
+  int index = find(name);
+  return index < 0 ? -1 : executable.buffers()[index].elements(batchSize);
+}
+
+void Instance::run() { executable.run(pointers.data(), batchSize); }
+
+} // namespace weft::codegen

@@ -1,0 +1,187 @@
+// Compiles a lowered program for the host CPU: emits the LLVM module,
+// verifies it, runs the new pass manager's O1-O3 pipeline with the host's
+// target machine, and hands the result to an ORC LLJIT whose symbol table
+// holds the CBLAS and libm functions the code calls.
+#include "compiler/codegen/Jit.h"
+#include "compiler/codegen/ModuleEmitter.h"
+
+#include <llvm/ExecutionEngine/Orc/Core.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <cblas.h>
+
+#include <cmath>
+#include <mutex>
+
+namespace weft::codegen {
+
+namespace {
+
+class LLJitModule final : public JitModule {
+public:
+  LLJitModule(std::unique_ptr<llvm::orc::LLJIT> jit, StepFunction step)
+      : jit(std::move(jit)), step(step) {}
+  StepFunction entry() const override { return step; }
+
+private:
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  StepFunction step;
+};
+
+void initialiseNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+llvm::OptimizationLevel optimizationLevel(int level) {
+  switch (level) {
+  case 1:
+    return llvm::OptimizationLevel::O1;
+  case 2:
+    return llvm::OptimizationLevel::O2;
+  default:
+    return llvm::OptimizationLevel::O3;
+  }
+}
+
+/// Runs the new pass manager's default pipeline for `level` (0 to 3).
+void optimise(llvm::Module &module, llvm::TargetMachine &target, int level) {
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager callGraph;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder passes(&target);
+  passes.registerModuleAnalyses(modules);
+  passes.registerCGSCCAnalyses(callGraph);
+  passes.registerFunctionAnalyses(functions);
+  passes.registerLoopAnalyses(loops);
+  passes.crossRegisterProxies(loops, functions, callGraph, modules);
+  llvm::ModulePassManager pipeline =
+      level <= 0
+          ? passes.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
+          : passes.buildPerModuleDefaultPipeline(optimizationLevel(level));
+  pipeline.run(module, modules);
+}
+
+/// The external functions generated code calls, by address. Naming them
+/// here also keeps OpenBLAS linked in; anything else (memcpy, expf) comes
+/// from the process's own symbol table.
+llvm::orc::SymbolMap runtimeSymbols(llvm::orc::LLJIT &jit) {
+  auto flags = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
+  llvm::orc::SymbolMap symbols;
+  auto add = [&](const char *name, auto *function) {
+    symbols[jit.mangleAndIntern(name)] = {
+        llvm::orc::ExecutorAddr::fromPtr(function), flags};
+  };
+  add("cblas_sgemm", &cblas_sgemm);
+  add("cblas_dgemm", &cblas_dgemm);
+  add("tanhf", static_cast<float (*)(float)>(&::tanhf));
+  add("tanh", static_cast<double (*)(double)>(&::tanh));
+  add("expf", static_cast<float (*)(float)>(&::expf));
+  add("exp", static_cast<double (*)(double)>(&::exp));
+  add("logf", static_cast<float (*)(float)>(&::logf));
+  add("log", static_cast<double (*)(double)>(&::log));
+  return symbols;
+}
+
+/// Creates the JIT with the runtime symbols and the process's own.
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+createJit(llvm::orc::JITTargetMachineBuilder machine) {
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(std::move(machine))
+                 .create();
+  if (!jit)
+    return jit.takeError();
+  llvm::orc::JITDylib &library = (*jit)->getMainJITDylib();
+  if (llvm::Error error =
+          library.define(llvm::orc::absoluteSymbols(runtimeSymbols(**jit))))
+    return error;
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*jit)->getDataLayout().getGlobalPrefix());
+  if (!process)
+    return process.takeError();
+  library.addGenerator(std::move(*process));
+  return jit;
+}
+
+/// Emits the module for `target`, prints it into `llvmText` before any
+/// optimisation (what --emit=llvm shows), and verifies it.
+std::unique_ptr<llvm::Module>
+emitVerifiedModule(const lower::LoweredProgram &program,
+                   const CompileOptions &options, llvm::TargetMachine &target,
+                   llvm::LLVMContext &context, std::string &llvmText,
+                   std::string &error) {
+  std::unique_ptr<llvm::Module> module =
+      emitModule(program, options.floatType, context);
+  module->setDataLayout(target.createDataLayout());
+  module->setTargetTriple(target.getTargetTriple().str());
+  llvm::raw_string_ostream text(llvmText);
+  module->print(text, nullptr);
+  std::string problems;
+  llvm::raw_string_ostream problemStream(problems);
+  if (llvm::verifyModule(*module, &problemStream)) {
+    error = "generated LLVM IR does not verify: " + problems;
+    return nullptr;
+  }
+  return module;
+}
+
+} // namespace
+
+std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
+                                          const CompileOptions &options,
+                                          std::string &llvmText,
+                                          std::string &error) {
+  initialiseNativeTarget();
+  auto machine = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machine) {
+    error = llvm::toString(machine.takeError());
+    return nullptr;
+  }
+  machine->setCodeGenOptLevel(options.optLevel <= 0
+                                  ? llvm::CodeGenOptLevel::None
+                                  : llvm::CodeGenOptLevel::Aggressive);
+  auto target = machine->createTargetMachine();
+  if (!target) {
+    error = llvm::toString(target.takeError());
+    return nullptr;
+  }
+
+  auto context = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> module =
+      emitVerifiedModule(program, options, **target, *context, llvmText, error);
+  if (!module)
+    return nullptr;
+  optimise(*module, **target, options.optLevel);
+
+  auto jit = createJit(std::move(*machine));
+  if (!jit) {
+    error = llvm::toString(jit.takeError());
+    return nullptr;
+  }
+  llvm::orc::ThreadSafeModule threadSafe(std::move(module), std::move(context));
+  if (llvm::Error failure = (*jit)->addIRModule(std::move(threadSafe))) {
+    error = llvm::toString(std::move(failure));
+    return nullptr;
+  }
+  auto address = (*jit)->lookup(stepFunctionName);
+  if (!address) {
+    error = llvm::toString(address.takeError());
+    return nullptr;
+  }
+  return std::make_unique<LLJitModule>(std::move(*jit),
+                                       address->toPtr<StepFunction>());
+}
+
+} // namespace weft::codegen

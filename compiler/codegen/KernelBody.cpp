@@ -1,0 +1,319 @@
+// Kernel bodies as LLVM IR: elementwise expression trees, reductions, and
+// the row kernels (stable softmax and cross entropy, shifted by the row's
+// largest logit), gathers and scatters.
+#include "compiler/codegen/KernelBody.h"
+
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Module.h>
+
+#include <cassert>
+#include <limits>
+
+namespace weft::codegen {
+
+using lower::Access;
+using lower::Expr;
+using lower::ExprKind;
+
+//===----------------------------------------------------------------------===//
+// Loads, stores and math
+//===----------------------------------------------------------------------===//
+
+llvm::Value *KernelBodyEmitter::floatConstant(double value) {
+  return llvm::ConstantFP::get(floatType, value);
+}
+
+/// The address of `access` at `point`, plus `offset` elements if given.
+llvm::Value *
+KernelBodyEmitter::elementAddress(const Access &access,
+                                  llvm::ArrayRef<llvm::Value *> point,
+                                  llvm::Value *offset) {
+  llvm::Value *address = environment.address(access, point);
+  if (!offset)
+    return address;
+  return builder.CreateInBoundsGEP(environment.elementType(access), address,
+                                   offset);
+}
+
+llvm::Value *KernelBodyEmitter::load(const Access &access,
+                                     llvm::ArrayRef<llvm::Value *> point,
+                                     llvm::Value *offset) {
+  return builder.CreateLoad(environment.elementType(access),
+                            elementAddress(access, point, offset));
+}
+
+llvm::Value *KernelBodyEmitter::callMath(const char *f32Name,
+                                         const char *f64Name, llvm::Value *x) {
+  llvm::Module *module = builder.GetInsertBlock()->getModule();
+  const char *name = floatType->isFloatTy() ? f32Name : f64Name;
+  llvm::FunctionCallee callee = module->getOrInsertFunction(
+      name, llvm::FunctionType::get(floatType, {floatType}, false));
+  return builder.CreateCall(callee, {x});
+}
+
+llvm::Value *KernelBodyEmitter::unaryMath(const Expr &expr, llvm::Value *x) {
+  switch (expr.kind) {
+  case ExprKind::Neg:
+    return builder.CreateFNeg(x);
+  case ExprKind::Exp:
+    return builder.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x);
+  case ExprKind::Log:
+    return builder.CreateUnaryIntrinsic(llvm::Intrinsic::log, x);
+  case ExprKind::Tanh:
+    return callMath("tanhf", "tanh", x);
+  default: {
+    // sigmoid(x) = 1 / (1 + exp(-x)); exp overflows to inf for very
+    // negative x, which gives the correct limit 0.
+    llvm::Value *exp = builder.CreateUnaryIntrinsic(llvm::Intrinsic::exp,
+                                                    builder.CreateFNeg(x));
+    return builder.CreateFDiv(floatConstant(1),
+                              builder.CreateFAdd(floatConstant(1), exp));
+  }
+  }
+}
+
+llvm::Value *KernelBodyEmitter::emitExpr(const Expr &expr,
+                                         llvm::ArrayRef<llvm::Value *> point,
+                                         bool isInt) {
+  switch (expr.kind) {
+  case ExprKind::Load:
+    return load(expr.access, point);
+  case ExprKind::Constant:
+    if (isInt)
+      return builder.getInt64(static_cast<int64_t>(expr.value));
+    return floatConstant(expr.value);
+  case ExprKind::BatchSize:
+    return builder.CreateSIToFP(environment.batchSize(), floatType);
+  default:
+    break;
+  }
+  assert(!isInt && "arithmetic in an int kernel");
+  llvm::Value *lhs = emitExpr(expr.operands[0], point, false);
+  if (expr.operands.size() == 1)
+    return unaryMath(expr, lhs);
+  llvm::Value *rhs = emitExpr(expr.operands[1], point, false);
+  switch (expr.kind) {
+  case ExprKind::Add:
+    return builder.CreateFAdd(lhs, rhs);
+  case ExprKind::Sub:
+    return builder.CreateFSub(lhs, rhs);
+  case ExprKind::Mul:
+    return builder.CreateFMul(lhs, rhs);
+  default:
+    return builder.CreateFDiv(lhs, rhs);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise kernels and reductions
+//===----------------------------------------------------------------------===//
+
+void KernelBodyEmitter::emitElementwise(const lower::ElementwiseKernel &kernel,
+                                        llvm::ArrayRef<llvm::Value *> point) {
+  bool isInt = !environment.elementType(kernel.store)->isFloatingPointTy();
+  llvm::Value *value = emitExpr(kernel.body, point, isInt);
+  builder.CreateStore(value, environment.address(kernel.store, point));
+}
+
+void KernelBodyEmitter::emitReduce(const lower::Reduce &reduce,
+                                   llvm::ArrayRef<llvm::Value *> point) {
+  llvm::Value *total = environment.scratch(floatType, "total");
+  builder.CreateStore(floatConstant(0), total);
+  llvm::Value *count = environment.size(reduce.count);
+  llvm::Value *stride = environment.size(reduce.stride);
+  environment.loop(count, [&](llvm::Value *r) {
+    llvm::Value *x = load(reduce.source, point, builder.CreateMul(r, stride));
+    builder.CreateStore(
+        builder.CreateFAdd(builder.CreateLoad(floatType, total), x), total);
+  });
+  llvm::Value *result = builder.CreateLoad(floatType, total);
+  if (reduce.divideByBatch)
+    result = builder.CreateFDiv(
+        result, builder.CreateSIToFP(environment.batchSize(), floatType));
+  builder.CreateStore(result, environment.address(reduce.destination, point));
+}
+
+//===----------------------------------------------------------------------===//
+// Row kernels
+//===----------------------------------------------------------------------===//
+
+/// The largest element of a row.
+llvm::Value *KernelBodyEmitter::rowMax(const Access &row,
+                                       llvm::ArrayRef<llvm::Value *> point,
+                                       int64_t width) {
+  llvm::Value *largest = environment.scratch(floatType, "largest");
+  builder.CreateStore(floatConstant(-std::numeric_limits<double>::infinity()),
+                      largest);
+  environment.loop(builder.getInt64(width), [&](llvm::Value *j) {
+    llvm::Value *x = load(row, point, j);
+    llvm::Value *current = builder.CreateLoad(floatType, largest);
+    builder.CreateStore(
+        builder.CreateSelect(builder.CreateFCmpOGT(x, current), x, current),
+        largest);
+  });
+  return builder.CreateLoad(floatType, largest);
+}
+
+/// sum_j exp(row[j] - max); with `store`, also writes each exp there.
+llvm::Value *KernelBodyEmitter::rowSumExp(const Access &row,
+                                          llvm::ArrayRef<llvm::Value *> point,
+                                          int64_t width, llvm::Value *max,
+                                          const Access *store) {
+  llvm::Value *total = environment.scratch(floatType, "total");
+  builder.CreateStore(floatConstant(0), total);
+  environment.loop(builder.getInt64(width), [&](llvm::Value *j) {
+    llvm::Value *shifted = builder.CreateFSub(load(row, point, j), max);
+    llvm::Value *exp =
+        builder.CreateUnaryIntrinsic(llvm::Intrinsic::exp, shifted);
+    if (store)
+      builder.CreateStore(exp, elementAddress(*store, point, j));
+    builder.CreateStore(
+        builder.CreateFAdd(builder.CreateLoad(floatType, total), exp), total);
+  });
+  return builder.CreateLoad(floatType, total);
+}
+
+/// Whether an int64 target or id lies in [0, rows).
+llvm::Value *KernelBodyEmitter::targetInRange(llvm::Value *target,
+                                              int64_t rows) {
+  return builder.CreateICmpULT(target, builder.getInt64(rows));
+}
+
+/// y = exp(x - max) / sum exp(x - max).
+void KernelBodyEmitter::emitSoftmaxRow(const lower::RowKernel &kernel,
+                                       llvm::ArrayRef<llvm::Value *> point) {
+  const Access &x = kernel.operands[0];
+  llvm::Value *max = rowMax(x, point, kernel.width);
+  llvm::Value *total = rowSumExp(x, point, kernel.width, max, &kernel.result);
+  environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
+    llvm::Value *address = elementAddress(kernel.result, point, j);
+    llvm::Value *exp = builder.CreateLoad(floatType, address);
+    builder.CreateStore(builder.CreateFDiv(exp, total), address);
+  });
+}
+
+/// dx = y * (g - sum(g * y)).
+void KernelBodyEmitter::emitSoftmaxGradRow(
+    const lower::RowKernel &kernel, llvm::ArrayRef<llvm::Value *> point) {
+  const Access &y = kernel.operands[0];
+  const Access &g = kernel.operands[1];
+  llvm::Value *dot = environment.scratch(floatType, "dot");
+  builder.CreateStore(floatConstant(0), dot);
+  environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
+    llvm::Value *product =
+        builder.CreateFMul(load(g, point, j), load(y, point, j));
+    builder.CreateStore(
+        builder.CreateFAdd(builder.CreateLoad(floatType, dot), product), dot);
+  });
+  llvm::Value *sum = builder.CreateLoad(floatType, dot);
+  environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
+    llvm::Value *difference = builder.CreateFSub(load(g, point, j), sum);
+    builder.CreateStore(builder.CreateFMul(load(y, point, j), difference),
+                        elementAddress(kernel.result, point, j));
+  });
+}
+
+/// loss = max + log(sum exp(logits - max)) - logits[target]; NaN when the
+/// target is outside the row.
+void KernelBodyEmitter::emitCrossEntropyRow(
+    const lower::RowKernel &kernel, llvm::ArrayRef<llvm::Value *> point) {
+  const Access &logits = kernel.operands[0];
+  llvm::Value *max = rowMax(logits, point, kernel.width);
+  llvm::Value *total = rowSumExp(logits, point, kernel.width, max, nullptr);
+  llvm::Value *logSumExp = builder.CreateFAdd(
+      max, builder.CreateUnaryIntrinsic(llvm::Intrinsic::log, total));
+  llvm::Value *target = load(kernel.operands[1], point);
+  llvm::Value *inRange = targetInRange(target, kernel.width);
+  llvm::Value *safeTarget =
+      builder.CreateSelect(inRange, target, builder.getInt64(0));
+  llvm::Value *loss =
+      builder.CreateFSub(logSumExp, load(logits, point, safeTarget));
+  loss = builder.CreateSelect(
+      inRange, loss, floatConstant(std::numeric_limits<double>::quiet_NaN()));
+  builder.CreateStore(loss, environment.address(kernel.result, point));
+}
+
+/// dlogits = g * (softmax(logits) - onehot(target)).
+void KernelBodyEmitter::emitCrossEntropyGradRow(
+    const lower::RowKernel &kernel, llvm::ArrayRef<llvm::Value *> point) {
+  const Access &logits = kernel.operands[0];
+  llvm::Value *max = rowMax(logits, point, kernel.width);
+  llvm::Value *total = rowSumExp(logits, point, kernel.width, max, nullptr);
+  llvm::Value *target = load(kernel.operands[1], point);
+  llvm::Value *g = load(kernel.operands[2], point);
+  environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
+    llvm::Value *shifted = builder.CreateFSub(load(logits, point, j), max);
+    llvm::Value *probability = builder.CreateFDiv(
+        builder.CreateUnaryIntrinsic(llvm::Intrinsic::exp, shifted), total);
+    llvm::Value *oneHot = builder.CreateSelect(
+        builder.CreateICmpEQ(j, target), floatConstant(1), floatConstant(0));
+    builder.CreateStore(
+        builder.CreateFMul(g, builder.CreateFSub(probability, oneHot)),
+        elementAddress(kernel.result, point, j));
+  });
+}
+
+void KernelBodyEmitter::emitRow(const lower::RowKernel &kernel,
+                                llvm::ArrayRef<llvm::Value *> point) {
+  switch (kernel.kind) {
+  case lower::RowKernelKind::Softmax:
+    emitSoftmaxRow(kernel, point);
+    return;
+  case lower::RowKernelKind::SoftmaxGrad:
+    emitSoftmaxGradRow(kernel, point);
+    return;
+  case lower::RowKernelKind::CrossEntropy:
+    emitCrossEntropyRow(kernel, point);
+    return;
+  case lower::RowKernelKind::CrossEntropyGrad:
+    emitCrossEntropyGradRow(kernel, point);
+    return;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Gathers and scatters
+//===----------------------------------------------------------------------===//
+
+/// result = table row ids[point], or zeros for an id outside the table.
+void KernelBodyEmitter::emitGatherRow(const lower::Gather &gather,
+                                      llvm::ArrayRef<llvm::Value *> point) {
+  llvm::Value *id = load(gather.ids, point);
+  llvm::Value *inRange = targetInRange(id, gather.rows);
+  llvm::Value *rowStart =
+      builder.CreateMul(builder.CreateSelect(inRange, id, builder.getInt64(0)),
+                        builder.getInt64(gather.width));
+  environment.loop(builder.getInt64(gather.width), [&](llvm::Value *j) {
+    llvm::Value *x = load(gather.table, point, builder.CreateAdd(rowStart, j));
+    builder.CreateStore(builder.CreateSelect(inRange, x, floatConstant(0)),
+                        elementAddress(gather.result, point, j));
+  });
+}
+
+/// result row ids[point] += grad row; an id outside the table adds nothing.
+void KernelBodyEmitter::emitScatterRow(const lower::ScatterAddRows &scatter,
+                                       llvm::ArrayRef<llvm::Value *> point) {
+  llvm::Value *id = load(scatter.ids, point);
+  llvm::Function *function = builder.GetInsertBlock()->getParent();
+  auto *addBlock =
+      llvm::BasicBlock::Create(builder.getContext(), "scatter.add", function);
+  auto *doneBlock =
+      llvm::BasicBlock::Create(builder.getContext(), "scatter.done");
+  builder.CreateCondBr(targetInRange(id, scatter.rows), addBlock, doneBlock);
+
+  builder.SetInsertPoint(addBlock);
+  llvm::Value *rowStart =
+      builder.CreateMul(id, builder.getInt64(scatter.width));
+  environment.loop(builder.getInt64(scatter.width), [&](llvm::Value *j) {
+    llvm::Value *address =
+        elementAddress(scatter.result, point, builder.CreateAdd(rowStart, j));
+    llvm::Value *sum = builder.CreateFAdd(
+        builder.CreateLoad(floatType, address), load(scatter.grad, point, j));
+    builder.CreateStore(sum, address);
+  });
+  builder.CreateBr(doneBlock);
+  function->insert(function->end(), doneBlock);
+  builder.SetInsertPoint(doneBlock);
+}
+
+} // namespace weft::codegen

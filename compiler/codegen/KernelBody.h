@@ -1,0 +1,93 @@
+// Kernel bodies: the LLVM IR computing one point of a lowered kernel (one
+// element, one row, one reduction), given the point's loop indices. The CPU
+// path wraps them in loops (ModuleEmitter.cpp); a GPU path would run one per
+// thread. Bodies reach memory and loops only through a KernelEnvironment.
+#pragma once
+
+#include "compiler/lower/Lowered.h"
+
+#include <llvm/ADT/ArrayRef.h>
+#include <llvm/IR/IRBuilder.h>
+
+#include <functional>
+
+namespace weft::codegen {
+
+/// What a kernel body needs from the code around it.
+class KernelEnvironment {
+public:
+  virtual ~KernelEnvironment() = default;
+  /// The address of the element that `access` names at the loop point
+  /// `indices` (one index per kernel dimension).
+  virtual llvm::Value *address(const lower::Access &access,
+                               llvm::ArrayRef<llvm::Value *> indices) = 0;
+  /// The element type of the buffer that `access` reads or writes.
+  virtual llvm::Type *elementType(const lower::Access &access) = 0;
+  /// The runtime batch size, an i64.
+  virtual llvm::Value *batchSize() = 0;
+  /// A size at the runtime batch size, an i64.
+  virtual llvm::Value *size(lower::Size size) = 0;
+  /// Emits `body(i)` for i = 0 .. count - 1 (an i64 count).
+  virtual void loop(llvm::Value *count,
+                    const std::function<void(llvm::Value *)> &body) = 0;
+  /// A stack slot that lives for the whole function, for accumulators.
+  virtual llvm::Value *scratch(llvm::Type *type, const llvm::Twine &name) = 0;
+};
+
+/// Emits kernel bodies with one builder, float type and environment.
+class KernelBodyEmitter {
+public:
+  KernelBodyEmitter(llvm::IRBuilder<> &builder, llvm::Type *floatType,
+                    KernelEnvironment &environment)
+      : builder(builder), floatType(floatType), environment(environment) {}
+
+  /// store = body at `point`.
+  void emitElementwise(const lower::ElementwiseKernel &kernel,
+                       llvm::ArrayRef<llvm::Value *> point);
+  /// destination = (scaled) sum over the reduced axis at `point`.
+  void emitReduce(const lower::Reduce &reduce,
+                  llvm::ArrayRef<llvm::Value *> point);
+  /// One row of a softmax, softmax gradient or cross entropy (gradient).
+  void emitRow(const lower::RowKernel &kernel,
+               llvm::ArrayRef<llvm::Value *> point);
+  void emitGatherRow(const lower::Gather &gather,
+                     llvm::ArrayRef<llvm::Value *> point);
+  void emitScatterRow(const lower::ScatterAddRows &scatter,
+                      llvm::ArrayRef<llvm::Value *> point);
+
+  /// The value of `expr` at `point`, of the float type or i64 (`isInt`).
+  llvm::Value *emitExpr(const lower::Expr &expr,
+                        llvm::ArrayRef<llvm::Value *> point, bool isInt);
+
+private:
+  llvm::Value *unaryMath(const lower::Expr &expr, llvm::Value *x);
+  llvm::Value *callMath(const char *f32Name, const char *f64Name,
+                        llvm::Value *x);
+  llvm::Value *load(const lower::Access &access,
+                    llvm::ArrayRef<llvm::Value *> point,
+                    llvm::Value *offset = nullptr);
+  llvm::Value *elementAddress(const lower::Access &access,
+                              llvm::ArrayRef<llvm::Value *> point,
+                              llvm::Value *offset);
+  llvm::Value *floatConstant(double value);
+  llvm::Value *rowMax(const lower::Access &row,
+                      llvm::ArrayRef<llvm::Value *> point, int64_t width);
+  llvm::Value *rowSumExp(const lower::Access &row,
+                         llvm::ArrayRef<llvm::Value *> point, int64_t width,
+                         llvm::Value *max, const lower::Access *store);
+  void emitSoftmaxRow(const lower::RowKernel &kernel,
+                      llvm::ArrayRef<llvm::Value *> point);
+  void emitSoftmaxGradRow(const lower::RowKernel &kernel,
+                          llvm::ArrayRef<llvm::Value *> point);
+  void emitCrossEntropyRow(const lower::RowKernel &kernel,
+                           llvm::ArrayRef<llvm::Value *> point);
+  void emitCrossEntropyGradRow(const lower::RowKernel &kernel,
+                               llvm::ArrayRef<llvm::Value *> point);
+  llvm::Value *targetInRange(llvm::Value *target, int64_t rows);
+
+  llvm::IRBuilder<> &builder;
+  llvm::Type *floatType;
+  KernelEnvironment &environment;
+};
+
+} // namespace weft::codegen

@@ -1,0 +1,314 @@
+// Emits weft_step: loads each buffer's pointer, then walks the lowered
+// statement tree, wrapping each kernel body in a loop nest over its extents,
+// each time loop in an LLVM loop, and each GEMM in a CBLAS call.
+#include "compiler/codegen/ModuleEmitter.h"
+#include "compiler/codegen/KernelBody.h"
+
+#include <llvm/IR/IRBuilder.h>
+
+#include <variant>
+
+namespace weft::codegen {
+
+using namespace lower;
+
+namespace {
+
+/// CBLAS enumerators, passed as C ints.
+constexpr int cblasRowMajor = 101;
+constexpr int cblasNoTrans = 111;
+constexpr int cblasTrans = 112;
+
+class ModuleEmitter final : public KernelEnvironment {
+public:
+  ModuleEmitter(const LoweredProgram &program, FloatType floatType,
+                llvm::Module &module);
+
+  void emitStepFunction();
+
+  // KernelEnvironment.
+  llvm::Value *address(const Access &access,
+                       llvm::ArrayRef<llvm::Value *> point) override;
+  llvm::Type *elementType(const Access &access) override;
+  llvm::Value *batchSize() override { return batch; }
+  llvm::Value *size(Size size) override;
+  void loop(llvm::Value *count,
+            const std::function<void(llvm::Value *)> &body) override {
+    emitLoop(count, false, body, "i");
+  }
+  llvm::Value *scratch(llvm::Type *type, const llvm::Twine &name) override;
+
+private:
+  void emitLoop(llvm::Value *count, bool reverse,
+                const std::function<void(llvm::Value *)> &body,
+                const llvm::Twine &name);
+  void emitNest(const std::vector<Size> &extents,
+                const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body);
+  llvm::Value *index(const Index &index, llvm::ArrayRef<llvm::Value *> point);
+
+  void emitStatements(const std::vector<Statement> &statements);
+  void emit(const TimeLoop &loop);
+  void emit(const ElementwiseKernel &kernel);
+  void emit(const Gemm &gemm);
+  void emit(const Copy &copy);
+  void emit(const Reduce &reduce);
+  void emit(const RowKernel &kernel);
+  void emit(const Gather &gather);
+  void emit(const ScatterAddRows &scatter);
+
+  const LoweredProgram &program;
+  FloatType floatKind;
+  llvm::Module &module;
+  llvm::LLVMContext &context;
+  llvm::IRBuilder<> builder;
+  llvm::Type *floatType;
+  llvm::Function *function = nullptr;
+  llvm::Value *batch = nullptr;
+  std::vector<llvm::Value *> bufferPointers;
+  std::vector<llvm::Value *> timeSteps; ///< By TimeLoop number.
+  KernelBodyEmitter bodies;
+};
+
+ModuleEmitter::ModuleEmitter(const LoweredProgram &program, FloatType floatType,
+                             llvm::Module &module)
+    : program(program), floatKind(floatType), module(module),
+      context(module.getContext()), builder(context),
+      floatType(floatType == FloatType::F32 ? builder.getFloatTy()
+                                            : builder.getDoubleTy()),
+      timeSteps(program.loopCount, nullptr),
+      bodies(builder, this->floatType, *this) {}
+
+//===----------------------------------------------------------------------===//
+// Addresses and loops
+//===----------------------------------------------------------------------===//
+
+llvm::Value *ModuleEmitter::size(Size size) {
+  llvm::Value *fixed = builder.getInt64(size.fixed);
+  if (size.isFixed())
+    return fixed;
+  llvm::Value *scaled = size.perBatch == 1
+                            ? batch
+                            : builder.CreateMul(builder.getInt64(size.perBatch),
+                                                batch, "", true, true);
+  return size.fixed == 0 ? scaled
+                         : builder.CreateAdd(fixed, scaled, "", true, true);
+}
+
+/// base + sum of stride * variable, leaving out zero terms and unit strides.
+llvm::Value *ModuleEmitter::index(const Index &index,
+                                  llvm::ArrayRef<llvm::Value *> point) {
+  llvm::Value *sum = index.base.isZero() ? nullptr : size(index.base);
+  auto addTerm = [&](Size stride, llvm::Value *variable) {
+    if (stride.isZero())
+      return;
+    llvm::Value *term =
+        stride == Size{1, 0}
+            ? variable
+            : builder.CreateMul(size(stride), variable, "", true, true);
+    sum = sum ? builder.CreateAdd(sum, term, "", true, true) : term;
+  };
+  for (size_t d = 0; d < index.dimStrides.size() && d < point.size(); ++d)
+    addTerm(index.dimStrides[d], point[d]);
+  for (const TimeTerm &term : index.timeTerms)
+    addTerm(term.stride, timeSteps[term.loop]);
+  return sum ? sum : builder.getInt64(0);
+}
+
+llvm::Type *ModuleEmitter::elementType(const Access &access) {
+  return program.buffers[access.buffer].element == ElementKind::Int
+             ? builder.getInt64Ty()
+             : floatType;
+}
+
+llvm::Value *ModuleEmitter::address(const Access &access,
+                                    llvm::ArrayRef<llvm::Value *> point) {
+  return builder.CreateInBoundsGEP(elementType(access),
+                                   bufferPointers[access.buffer],
+                                   index(access.index, point));
+}
+
+llvm::Value *ModuleEmitter::scratch(llvm::Type *type, const llvm::Twine &name) {
+  llvm::BasicBlock &entry = function->getEntryBlock();
+  llvm::IRBuilder<> entryBuilder(&entry, entry.begin());
+  return entryBuilder.CreateAlloca(type, nullptr, name);
+}
+
+/// A counted loop: a counter from 0 to count - 1 in a header block; the
+/// body sees it, or count - 1 - it when `reverse`. Blocks join the function
+/// as they are filled, so the printed IR reads in program order.
+void ModuleEmitter::emitLoop(llvm::Value *count, bool reverse,
+                             const std::function<void(llvm::Value *)> &body,
+                             const llvm::Twine &name) {
+  llvm::BasicBlock *preheader = builder.GetInsertBlock();
+  auto *header = llvm::BasicBlock::Create(context, name + ".header");
+  auto *bodyBlock = llvm::BasicBlock::Create(context, name + ".body");
+  auto *exit = llvm::BasicBlock::Create(context, name + ".exit");
+  builder.CreateBr(header);
+
+  function->insert(function->end(), header);
+  builder.SetInsertPoint(header);
+  llvm::PHINode *counter = builder.CreatePHI(builder.getInt64Ty(), 2, name);
+  counter->addIncoming(builder.getInt64(0), preheader);
+  builder.CreateCondBr(builder.CreateICmpSLT(counter, count), bodyBlock, exit);
+
+  function->insert(function->end(), bodyBlock);
+  builder.SetInsertPoint(bodyBlock);
+  llvm::Value *step =
+      reverse ? builder.CreateSub(builder.CreateSub(count, builder.getInt64(1)),
+                                  counter)
+              : counter;
+  body(step);
+  llvm::Value *next =
+      builder.CreateAdd(counter, builder.getInt64(1), "", true, true);
+  counter->addIncoming(next, builder.GetInsertBlock());
+  builder.CreateBr(header);
+  function->insert(function->end(), exit);
+  builder.SetInsertPoint(exit);
+}
+
+void ModuleEmitter::emitNest(
+    const std::vector<Size> &extents,
+    const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body) {
+  std::vector<llvm::Value *> point;
+  std::function<void(size_t)> level = [&](size_t depth) {
+    if (depth == extents.size()) {
+      body(point);
+      return;
+    }
+    emitLoop(
+        size(extents[depth]), false,
+        [&](llvm::Value *i) {
+          point.push_back(i);
+          level(depth + 1);
+          point.pop_back();
+        },
+        "k" + llvm::Twine(depth));
+  };
+  level(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Statements
+//===----------------------------------------------------------------------===//
+
+void ModuleEmitter::emitStatements(const std::vector<Statement> &statements) {
+  for (const Statement &statement : statements)
+    std::visit([&](const auto &node) { emit(node); }, statement.node);
+}
+
+void ModuleEmitter::emit(const TimeLoop &loop) {
+  emitLoop(
+      builder.getInt64(loop.steps), loop.reverse,
+      [&](llvm::Value *t) {
+        timeSteps[loop.loop] = t;
+        emitStatements(loop.body);
+      },
+      "t" + llvm::Twine(loop.loop));
+  timeSteps[loop.loop] = nullptr;
+}
+
+void ModuleEmitter::emit(const ElementwiseKernel &kernel) {
+  emitNest(kernel.extents, [&](llvm::ArrayRef<llvm::Value *> point) {
+    bodies.emitElementwise(kernel, point);
+  });
+}
+
+void ModuleEmitter::emit(const Reduce &reduce) {
+  emitNest(reduce.extents, [&](llvm::ArrayRef<llvm::Value *> point) {
+    bodies.emitReduce(reduce, point);
+  });
+}
+
+void ModuleEmitter::emit(const RowKernel &kernel) {
+  emitNest(kernel.extents, [&](llvm::ArrayRef<llvm::Value *> point) {
+    bodies.emitRow(kernel, point);
+  });
+}
+
+void ModuleEmitter::emit(const Gather &gather) {
+  emitNest(gather.extents, [&](llvm::ArrayRef<llvm::Value *> point) {
+    bodies.emitGatherRow(gather, point);
+  });
+}
+
+void ModuleEmitter::emit(const ScatterAddRows &scatter) {
+  emitNest(scatter.extents, [&](llvm::ArrayRef<llvm::Value *> point) {
+    bodies.emitScatterRow(scatter, point);
+  });
+}
+
+void ModuleEmitter::emit(const Copy &copy) {
+  llvm::Type *type = elementType(copy.destination);
+  uint64_t bytes = module.getDataLayout().getTypeAllocSize(type);
+  llvm::Value *length = builder.CreateMul(
+      size(copy.count), builder.getInt64(bytes), "", true, true);
+  builder.CreateMemCpy(address(copy.destination, {}), llvm::Align(bytes),
+                       address(copy.source, {}), llvm::Align(bytes), length);
+}
+
+/// cblas_?gemm(RowMajor, transA, transB, M, N, K, alpha, A, lda, B, ldb,
+/// beta, C, ldc), all sizes as C ints.
+void ModuleEmitter::emit(const Gemm &gemm) {
+  llvm::Type *intType = builder.getInt32Ty();
+  llvm::Type *pointer = builder.getPtrTy();
+  llvm::FunctionType *type = llvm::FunctionType::get(
+      builder.getVoidTy(),
+      {intType, intType, intType, intType, intType, intType, floatType, pointer,
+       intType, pointer, intType, floatType, pointer, intType},
+      false);
+  const char *name =
+      floatKind == FloatType::F32 ? "cblas_sgemm" : "cblas_dgemm";
+  llvm::FunctionCallee callee = module.getOrInsertFunction(name, type);
+  auto toInt = [&](llvm::Value *value) {
+    return builder.CreateTrunc(value, intType);
+  };
+  auto transposeFlag = [&](bool transpose) {
+    return builder.getInt32(transpose ? cblasTrans : cblasNoTrans);
+  };
+  builder.CreateCall(
+      callee,
+      {builder.getInt32(cblasRowMajor), transposeFlag(gemm.transposeA),
+       transposeFlag(gemm.transposeB), toInt(size(gemm.m)), toInt(size(gemm.n)),
+       toInt(size(gemm.k)), llvm::ConstantFP::get(floatType, gemm.alpha),
+       address(gemm.a, {}), builder.getInt32(gemm.lda), address(gemm.b, {}),
+       builder.getInt32(gemm.ldb), llvm::ConstantFP::get(floatType, gemm.beta),
+       address(gemm.c, {}), builder.getInt32(gemm.ldc)});
+}
+
+/// `void weft_step(ptr buffers, i64 batch)`: loads the buffer pointers,
+/// then runs the statements.
+void ModuleEmitter::emitStepFunction() {
+  llvm::FunctionType *type = llvm::FunctionType::get(
+      builder.getVoidTy(), {builder.getPtrTy(), builder.getInt64Ty()}, false);
+  function = llvm::Function::Create(type, llvm::Function::ExternalLinkage,
+                                    stepFunctionName, module);
+  function->addFnAttr(llvm::Attribute::NoUnwind);
+  llvm::Value *buffers = function->getArg(0);
+  buffers->setName("buffers");
+  batch = function->getArg(1);
+  batch->setName("batch");
+
+  builder.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", function));
+  for (size_t i = 0; i < program.buffers.size(); ++i) {
+    llvm::Value *slot =
+        builder.CreateConstInBoundsGEP1_64(builder.getPtrTy(), buffers, i);
+    bufferPointers.push_back(builder.CreateLoad(builder.getPtrTy(), slot,
+                                                "buffer" + llvm::Twine(i)));
+  }
+  emitStatements(program.body);
+  builder.CreateRetVoid();
+}
+
+} // namespace
+
+std::unique_ptr<llvm::Module> emitModule(const LoweredProgram &program,
+                                         FloatType floatType,
+                                         llvm::LLVMContext &context) {
+  auto module = std::make_unique<llvm::Module>(
+      program.name.empty() ? "weft" : program.name, context);
+  ModuleEmitter emitter(program, floatType, *module);
+  emitter.emitStepFunction();
+  return module;
+}
+
+} // namespace weft::codegen

@@ -1,0 +1,79 @@
+// `weft check` and `weft --emit=STAGE`: the front end, sema, and a dump of
+// any one stage of the pipeline.
+#include "compiler/driver/Commands.h"
+#include "compiler/driver/Pipeline.h"
+#include "compiler/syntax/AstPrinter.h"
+#include "compiler/syntax/Parser.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace weft::driver {
+
+int checkCommand(const std::vector<std::string> &files) {
+  int status = 0;
+  for (const std::string &file : files) {
+    Compilation compilation;
+    compilation.program = sema::loadProgram(file, findStdlib(),
+                                            compilation.sources,
+                                            *compilation.diags);
+    if (!compilation.program ||
+        !sema::checkProgram(*compilation.program, *compilation.diags))
+      status = 1;
+  }
+  return status;
+}
+
+namespace {
+
+int emitAst(const std::string &file) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources);
+  int fileId = sources.addFile(file);
+  if (fileId < 0) {
+    diags.errorWithoutLocation(fmt::format("cannot read `{}`", file));
+    return 1;
+  }
+  auto module = syntax::parseModule(sources, fileId, diags);
+  if (!module)
+    return 1;
+  std::fputs(syntax::printAst(*module).c_str(), stdout);
+  return 0;
+}
+
+} // namespace
+
+int emitCommand(const EmitOptions &options) {
+  if (options.stage == "ast")
+    return emitAst(options.file);
+  static const std::vector<std::string> stages = {"ir", "grad-ir", "lowered",
+                                                  "llvm"};
+  if (std::find(stages.begin(), stages.end(), options.stage) == stages.end()) {
+    std::fprintf(stderr,
+                 "weft: error: unknown stage `%s`; use ast, ir, grad-ir, "
+                 "lowered or llvm\n",
+                 options.stage.c_str());
+    return 1;
+  }
+  Compilation compilation;
+  if (!compilation.load(options.file) ||
+      !parseSizeOptions(options.sizes, compilation.sizes, *compilation.diags) ||
+      !compilation.build(options.stage != "ir"))
+    return 1;
+  if (options.stage == "ir" || options.stage == "grad-ir") {
+    std::fputs(ir::print(*compilation.function).c_str(), stdout);
+    return 0;
+  }
+  if (!compilation.compile(options.useDouble ? codegen::FloatType::F64
+                                             : codegen::FloatType::F32))
+    return 1;
+  std::fputs(options.stage == "llvm"
+                 ? compilation.executable->llvmText().c_str()
+                 : compilation.executable->loweredText().c_str(),
+             stdout);
+  return 0;
+}
+
+} // namespace weft::driver

@@ -1,0 +1,77 @@
+// The `weft` command: parses the command line and runs one subcommand.
+#include "compiler/driver/Commands.h"
+
+#include <CLI/CLI.hpp>
+
+int main(int argc, char **argv) {
+  using namespace weft::driver;
+  CLI::App app{"Weft: a compiler for recurrent neural networks"};
+  app.require_subcommand(0, 1);
+
+  EmitOptions emit;
+  app.add_option("--emit", emit.stage,
+                 "print one stage: ast, ir, grad-ir, lowered, llvm");
+  app.add_option("file", emit.file, "model file, with --emit");
+  app.add_option("--set", emit.sizes, "bind a size: NAME=N");
+  app.add_flag("--f64", emit.useDouble, "compute in float64");
+
+  std::vector<std::string> checkFiles;
+  CLI::App *check = app.add_subcommand("check", "check model files");
+  check->add_option("files", checkFiles, "model files")->required();
+
+  RunOptions run;
+  std::string runType = "f32";
+  CLI::App *runApp = app.add_subcommand(
+      "run", "run a model once on .npy arrays; write outputs and gradients");
+  runApp->add_option("model", run.model, "model file")->required();
+  runApp->add_option("--params", run.paramsDir, "folder of <param>.npy")
+      ->required();
+  runApp->add_option("--inputs", run.inputsDir, "folder of <input>.npy")
+      ->required();
+  runApp->add_option("--outputs", run.outputsDir, "folder for outputs")
+      ->required();
+  runApp->add_option("--grads", run.gradsDir, "folder for gradients")
+      ->required();
+  runApp->add_option("--dtype", runType, "f32 or f64")
+      ->check(CLI::IsMember({"f32", "f64"}));
+  runApp->add_option("--set", run.sizes, "bind a size: NAME=N");
+
+  TrainOptions train;
+  CLI::App *trainApp = app.add_subcommand("train", "train a model on text");
+  trainApp->add_option("model", train.model, "model file")->required();
+  trainApp->add_option("--data", train.data, "a text file or a folder")
+      ->required();
+  trainApp->add_option("--steps", train.steps, "stop after this many steps");
+  trainApp->add_option("--seed", train.seed, "random seed");
+  trainApp->add_option("--metrics", train.metricsPath,
+                       "write one JSON object per line here");
+  trainApp->add_option("--set", train.sizes, "bind a size: NAME=N");
+  trainApp->add_option("--batch", train.batch, "windows per step")
+      ->check(CLI::PositiveNumber);
+  trainApp->add_option("--lr", train.learningRate, "Adam's learning rate");
+  trainApp->add_option("--clip", train.clip, "global gradient-norm limit");
+  trainApp->add_option("--seconds", train.maxSeconds,
+                       "stop after this much training time");
+  trainApp->add_option("--eval-every", train.evalEvery,
+                       "validate every this many steps")
+      ->check(CLI::PositiveNumber);
+  trainApp->add_option("--sample", train.sampleLength,
+                       "characters of text to generate at the end");
+  trainApp->add_option("--temperature", train.temperature,
+                       "sampling temperature");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*check)
+    return checkCommand(checkFiles);
+  if (*runApp) {
+    run.useDouble = runType == "f64";
+    return runCommand(run);
+  }
+  if (*trainApp)
+    return trainCommand(train);
+  if (!emit.stage.empty() && !emit.file.empty())
+    return emitCommand(emit);
+  std::fputs(app.help().c_str(), stderr);
+  return 1;
+}

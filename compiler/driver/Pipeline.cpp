@@ -1,0 +1,96 @@
+// The stages in order, each a line, stopping at the first that fails.
+#include "compiler/driver/Pipeline.h"
+#include "compiler/autodiff/Autodiff.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+
+namespace weft::driver {
+
+namespace fs = std::filesystem;
+
+std::string findStdlib() {
+  if (const char *fromEnvironment = std::getenv("WEFT_STDLIB"))
+    return fromEnvironment;
+  std::error_code error;
+  fs::path self = fs::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    fs::path installed = self.parent_path() / ".." / "share" / "weft" /
+                         "stdlib";
+    if (fs::is_directory(installed))
+      return installed.string();
+  }
+  return WEFT_SOURCE_STDLIB;
+}
+
+bool parseSizeOptions(const std::vector<std::string> &options,
+                      sema::SizeBindings &sizes, DiagnosticEngine &diags) {
+  for (const std::string &option : options) {
+    size_t equals = option.find('=');
+    int64_t value = 0;
+    const char *begin = option.data() + equals + 1;
+    const char *end = option.data() + option.size();
+    auto parsed = equals == std::string::npos
+                      ? std::from_chars_result{begin, std::errc::invalid_argument}
+                      : std::from_chars(begin, end, value);
+    if (equals == 0 || parsed.ec != std::errc() || parsed.ptr != end ||
+        value <= 0) {
+      diags.errorWithoutLocation(fmt::format(
+          "`--set {}` should be NAME=N with N a positive whole number",
+          option));
+      return false;
+    }
+    sizes[option.substr(0, equals)] = value;
+  }
+  return true;
+}
+
+bool Compilation::load(const std::string &path) {
+  program = sema::loadProgram(path, findStdlib(), sources, *diags);
+  if (!program || !sema::checkProgram(*program, *diags))
+    return false;
+  model = program->findModel("");
+  if (!model) {
+    diags->errorWithoutLocation(
+        fmt::format("`{}` declares no `model` to run", path));
+    return false;
+  }
+  return true;
+}
+
+bool Compilation::build(bool withGradients) {
+  function = sema::buildModel(*program, *model, sizes, info, *diags);
+  if (!function)
+    return false;
+  if (std::string problem = ir::verify(*function); !problem.empty()) {
+    diags->errorWithoutLocation("internal error: invalid IR: " + problem);
+    return false;
+  }
+  if (!withGradients)
+    return true;
+  autodiff::appendGradients(*function);
+  if (std::string problem = ir::verify(*function); !problem.empty()) {
+    diags->errorWithoutLocation("internal error: invalid gradient IR: " +
+                                problem);
+    return false;
+  }
+  return true;
+}
+
+bool Compilation::compile(codegen::FloatType floatType) {
+  codegen::CompileOptions options;
+  options.floatType = floatType;
+  std::string error;
+  executable = codegen::Executable::compile(*function, options, &error);
+  if (!executable) {
+    diags->errorWithoutLocation("code generation failed: " + error);
+    return false;
+  }
+  return true;
+}
+
+} // namespace weft::driver

@@ -1,0 +1,45 @@
+// The compiler's pipeline as the commands use it: load and check a model,
+// bind its sizes, build the IR, add gradients, and JIT-compile it.
+#pragma once
+
+#include "compiler/codegen/Executable.h"
+#include "compiler/ir/IR.h"
+#include "compiler/sema/Sema.h"
+#include "compiler/support/Diagnostics.h"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace weft::driver {
+
+/// Where the standard library is: $WEFT_STDLIB, else beside the installed
+/// binary (`../share/weft/stdlib`), else the source tree's `stdlib/`.
+std::string findStdlib();
+
+/// Parses `--set NAME=VALUE` options into size bindings; reports bad ones.
+bool parseSizeOptions(const std::vector<std::string> &options,
+                      sema::SizeBindings &sizes, DiagnosticEngine &diags);
+
+/// One model on its way through the pipeline.
+struct Compilation {
+  SourceManager sources;
+  std::unique_ptr<DiagnosticEngine> diags;
+  std::unique_ptr<sema::Program> program;
+  const ast::Decl *model = nullptr;
+  sema::SizeBindings sizes;
+  sema::ModelInfo info;
+  std::unique_ptr<ir::Function> function;
+  std::unique_ptr<codegen::Executable> executable;
+
+  Compilation() : diags(std::make_unique<DiagnosticEngine>(sources)) {}
+
+  /// Parses the file and its imports and checks every declaration.
+  bool load(const std::string &path);
+  /// Builds the model's IR with `sizes` bound, then its gradients.
+  bool build(bool withGradients);
+  /// JIT-compiles the built function.
+  bool compile(codegen::FloatType floatType);
+};
+
+} // namespace weft::driver

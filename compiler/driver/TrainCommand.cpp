@@ -1,0 +1,340 @@
+// `weft train`: trains a model with one token stream input on text, with
+// truncated backpropagation through time over windows whose recurrent state
+// is carried from one window to the next, Adam and gradient-norm clipping,
+// periodic validation, and a generated sample at the end.
+#include "compiler/driver/Commands.h"
+#include "compiler/driver/Pipeline.h"
+#include "runtime/Corpus.h"
+#include "runtime/Initializers.h"
+#include "runtime/Metrics.h"
+#include "runtime/Optimizers.h"
+#include "runtime/Progress.h"
+#include "runtime/Sampling.h"
+#include "runtime/Windows.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+namespace weft::driver {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// The model's token stream input and the state it carries across windows.
+struct TrainingShape {
+  const sema::InputInfo *tokens = nullptr;
+  std::vector<const sema::InputInfo *> carried;
+  std::string logits; ///< The stream output of per-step logits, if any.
+};
+
+bool findTrainingShape(const sema::ModelInfo &info,
+                       const ir::Function &function, TrainingShape &shape,
+                       DiagnosticEngine &diags) {
+  for (const sema::InputInfo &input : info.inputs) {
+    if (input.isToken && input.steps > 1 && !shape.tokens)
+      shape.tokens = &input;
+    else if (!input.carriedFrom.empty())
+      shape.carried.push_back(&input);
+    else {
+      diags.errorWithoutLocation(fmt::format(
+          "`weft train` feeds one token stream; the input `{}` would need "
+          "data too",
+          input.name));
+      return false;
+    }
+  }
+  if (!shape.tokens) {
+    diags.errorWithoutLocation("`weft train` needs a model with a token "
+                               "stream input, such as `input text[n]: "
+                               "token(V)`");
+    return false;
+  }
+  for (const ir::NamedValue &output : function.outputs) {
+    const ir::Type &type = output.value->type;
+    if (type.steps && type.shape.size() == 1 &&
+        type.shape[0] == shape.tokens->vocab) {
+      shape.logits = output.name;
+      break;
+    }
+  }
+  return true;
+}
+
+/// Binds the size of the token vocabulary (`token(V)`) to the corpus's.
+void bindVocabulary(const ast::Decl &model, int64_t vocabulary,
+                    sema::SizeBindings &sizes) {
+  for (const ast::Stmt &stmt : model.body) {
+    if (stmt.kind != ast::StmtKind::Input || !stmt.declared[0].type.isToken)
+      continue;
+    const ast::Expr &vocab = *stmt.declared[0].type.vocab;
+    if (vocab.kind == ast::ExprKind::Name && !sizes.count(vocab.name))
+      sizes[vocab.name] = vocabulary;
+  }
+}
+
+/// The trainer's state: two compiled programs (with and without the
+/// backward pass) and the parameters in float32.
+class Trainer {
+public:
+  Trainer(const TrainOptions &options, Compilation &trainProgram,
+          Compilation &evalProgram, const TrainingShape &shape,
+          const runtime::Corpus &corpus)
+      : options(options), trainProgram(trainProgram), evalProgram(evalProgram),
+        shape(shape), corpus(corpus), rng(options.seed),
+        trainInstance(*trainProgram.executable, options.batch) {}
+
+  bool initializeParams(std::string *error);
+  int run();
+
+private:
+  void zeroCarriedState(codegen::Instance &instance);
+  double trainStep(const runtime::TokenWindow &window);
+  std::optional<double> validationLoss(std::string *error);
+  std::string sample(std::string *error);
+  void copyTokens(const runtime::TokenWindow &window,
+                  codegen::Instance &instance);
+  void copyParams(codegen::Instance &target);
+  void report(int64_t step, double trainLoss, std::optional<double> val,
+              double elapsed, int64_t characters);
+
+  const TrainOptions &options;
+  Compilation &trainProgram;
+  Compilation &evalProgram;
+  const TrainingShape &shape;
+  const runtime::Corpus &corpus;
+  std::mt19937_64 rng;
+  codegen::Instance trainInstance;
+  std::vector<runtime::TrainedTensor<float>> tensors;
+  runtime::Adam<float> adam;
+  std::optional<runtime::JsonLinesWriter> metrics;
+};
+
+bool Trainer::initializeParams(std::string *error) {
+  for (const sema::ParamInfo &param : trainProgram.info.params) {
+    auto *values = static_cast<float *>(trainInstance.buffer(param.name));
+    auto *gradient =
+        static_cast<float *>(trainInstance.buffer("grad_" + param.name));
+    size_t count = trainInstance.elements(param.name);
+    std::span<float> span(values, count);
+    if (!runtime::initialize(param.init, param.initArgs, param.shape, span,
+                             rng, error)) {
+      *error = fmt::format("parameter `{}`: {}", param.name, *error);
+      return false;
+    }
+    tensors.push_back({span, std::span<float>(gradient, count)});
+  }
+  runtime::AdamOptions adamOptions;
+  adamOptions.learningRate = options.learningRate;
+  adam = runtime::Adam<float>(adamOptions);
+  if (!options.metricsPath.empty()) {
+    metrics = runtime::JsonLinesWriter::open(options.metricsPath, error);
+    if (!metrics)
+      return false;
+  }
+  return true;
+}
+
+void Trainer::zeroCarriedState(codegen::Instance &instance) {
+  for (const sema::InputInfo *input : shape.carried)
+    std::memset(instance.buffer(input->name), 0,
+                instance.elements(input->name) * sizeof(float));
+}
+
+void Trainer::copyTokens(const runtime::TokenWindow &window,
+                         codegen::Instance &instance) {
+  std::memcpy(instance.buffer(shape.tokens->name), window.tokens.data(),
+              window.tokens.size() * sizeof(int64_t));
+}
+
+void Trainer::copyParams(codegen::Instance &target) {
+  for (const sema::ParamInfo &param : trainProgram.info.params)
+    std::memcpy(target.buffer(param.name), trainInstance.buffer(param.name),
+                trainInstance.elements(param.name) * sizeof(float));
+}
+
+/// One step: forward and backward over a window, the carried state kept
+/// for the next window, the gradients clipped, and Adam's update.
+double Trainer::trainStep(const runtime::TokenWindow &window) {
+  if (window.resetState)
+    zeroCarriedState(trainInstance);
+  copyTokens(window, trainInstance);
+  trainInstance.run();
+  for (const sema::InputInfo *input : shape.carried)
+    std::memcpy(trainInstance.buffer(input->name),
+                trainInstance.buffer(input->carriedFrom),
+                trainInstance.elements(input->name) * sizeof(float));
+  runtime::clipGradientNorm<float>(tensors, options.clip);
+  std::string ignored;
+  adam.step(tensors, &ignored);
+  return *static_cast<float *>(trainInstance.buffer("loss"));
+}
+
+/// The mean loss over the validation windows, each starting from zero state.
+std::optional<double> Trainer::validationLoss(std::string *error) {
+  int64_t length = shape.tokens->steps - 1;
+  auto windows =
+      runtime::validationWindows(corpus.validation, length, 256, error);
+  if (!windows || windows->empty())
+    return std::nullopt;
+  double total = 0;
+  int64_t count = 0;
+  for (const runtime::TokenWindow &window : *windows) {
+    codegen::Instance instance(*evalProgram.executable, window.batch);
+    copyParams(instance);
+    zeroCarriedState(instance);
+    copyTokens(window, instance);
+    instance.run();
+    total += *static_cast<float *>(instance.buffer("loss")) * window.batch;
+    count += window.batch;
+  }
+  return total / static_cast<double>(count);
+}
+
+/// Continues the start of the validation text, one byte at a time, reading
+/// the logits at the last position of a sliding window.
+std::string Trainer::sample(std::string *error) {
+  int64_t length = shape.tokens->steps - 1;
+  if (shape.logits.empty() ||
+      static_cast<int64_t>(corpus.validation.size()) < length)
+    return "";
+  std::vector<int64_t> context(corpus.validation.begin(),
+                               corpus.validation.begin() + length);
+  codegen::Instance instance(*evalProgram.executable, 1);
+  copyParams(instance);
+  int64_t vocab = shape.tokens->vocab;
+  std::string text;
+  for (int64_t i = 0; i < options.sampleLength; ++i) {
+    runtime::TokenWindow window;
+    window.tokens.assign(context.end() - length, context.end());
+    window.tokens.push_back(0);
+    zeroCarriedState(instance);
+    copyTokens(window, instance);
+    instance.run();
+    auto *logits = static_cast<float *>(instance.buffer(shape.logits));
+    std::span<const float> last(logits + (length - 1) * vocab, vocab);
+    std::optional<int64_t> next =
+        runtime::sampleIndex(last, options.temperature, rng, error);
+    if (!next)
+      return text;
+    context.push_back(*next);
+    text += static_cast<char>(corpus.vocabulary[*next]);
+  }
+  return text;
+}
+
+void Trainer::report(int64_t step, double trainLoss, std::optional<double> val,
+                     double elapsed, int64_t characters) {
+  runtime::ProgressReport progress;
+  progress.step = step;
+  progress.totalSteps = options.steps.value_or(0);
+  progress.trainLoss = trainLoss;
+  progress.validationLoss = val;
+  progress.charactersPerSecond = elapsed > 0 ? characters / elapsed : 0;
+  double remaining = options.maxSeconds - elapsed;
+  if (options.steps && step > 0)
+    remaining = std::min(remaining,
+                         elapsed / step * (*options.steps - step));
+  progress.remainingSeconds = std::max(0.0, remaining);
+  std::printf("%s\n", runtime::formatProgress(progress).c_str());
+  std::fflush(stdout);
+  if (metrics) {
+    nlohmann::json record = {{"step", step},
+                             {"train_loss", trainLoss},
+                             {"elapsed_s", elapsed}};
+    if (val)
+      record["val_loss"] = *val;
+    std::string ignored;
+    metrics->write(record, &ignored);
+  }
+}
+
+int Trainer::run() {
+  std::string error;
+  int64_t length = shape.tokens->steps - 1;
+  auto batcher =
+      runtime::Batcher::create(corpus.train, options.batch, length, &error);
+  if (!batcher) {
+    std::fprintf(stderr, "weft: error: %s\n", error.c_str());
+    return 1;
+  }
+  auto start = Clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  double trainLoss = std::log(static_cast<double>(shape.tokens->vocab));
+  int64_t step = 0;
+  for (;; ++step) {
+    bool last = (options.steps && step >= *options.steps) ||
+                elapsed() >= options.maxSeconds;
+    if (step % options.evalEvery == 0 || last) {
+      std::optional<double> val = validationLoss(&error);
+      report(step, trainLoss, val, elapsed(), step * options.batch * length);
+    } else if (step % 50 == 0) {
+      report(step, trainLoss, std::nullopt, elapsed(),
+             step * options.batch * length);
+    }
+    if (last)
+      break;
+    trainLoss = trainStep(batcher->next());
+    if (!std::isfinite(trainLoss)) {
+      std::fprintf(stderr, "weft: error: the training loss became %f at "
+                           "step %lld\n",
+                   trainLoss, static_cast<long long>(step));
+      return 1;
+    }
+  }
+  std::string text = sample(&error);
+  std::printf("\n--- sample (temperature %.2f) ---\n%s\n", options.temperature,
+              text.c_str());
+  return 0;
+}
+
+} // namespace
+
+int trainCommand(const TrainOptions &options) {
+  std::string error;
+  std::optional<runtime::Corpus> corpus =
+      runtime::loadCorpus(options.data, &error);
+  if (!corpus) {
+    std::fprintf(stderr, "weft: error: %s\n", error.c_str());
+    return 1;
+  }
+
+  // Two programs from one model: a training step, and a forward pass.
+  Compilation trainProgram, evalProgram;
+  for (Compilation *compilation : {&trainProgram, &evalProgram}) {
+    if (!compilation->load(options.model) ||
+        !parseSizeOptions(options.sizes, compilation->sizes,
+                          *compilation->diags))
+      return 1;
+    bindVocabulary(*compilation->model, corpus->vocabulary.size(),
+                   compilation->sizes);
+    if (!compilation->build(compilation == &trainProgram) ||
+        !compilation->compile(codegen::FloatType::F32))
+      return 1;
+  }
+  TrainingShape shape;
+  if (!findTrainingShape(trainProgram.info, *trainProgram.function, shape,
+                         *trainProgram.diags))
+    return 1;
+
+  std::printf("{\"vocab\": %zu, \"train_chars\": %zu, \"val_chars\": %zu, "
+              "\"ln_vocab\": %.4f}\n",
+              corpus->vocabulary.size(), corpus->train.size(),
+              corpus->validation.size(),
+              std::log(static_cast<double>(corpus->vocabulary.size())));
+  Trainer trainer(options, trainProgram, evalProgram, shape, *corpus);
+  if (!trainer.initializeParams(&error)) {
+    std::fprintf(stderr, "weft: error: %s\n", error.c_str());
+    return 1;
+  }
+  return trainer.run();
+}
+
+} // namespace weft::driver

@@ -1,0 +1,173 @@
+// The surface syntax of Weft: characters in, a parse tree of imports, cells
+// and models out. compiler/syntax turns the tree into the AST; the tree
+// itself never leaves that stage.
+grammar Weft;
+
+// `sum`, `mean` and `max` lex as NAME. Before parsing, compiler/syntax
+// retypes one to REDUCER when it starts a reduction (`sum(t) x[t]`), so the
+// parser can tell `sum(i) body` from the call `sum(x)` with one token.
+tokens { REDUCER }
+
+@lexer::members {
+  /// How many `(` and `[` are open; line breaks inside them are skipped so
+  /// that long expressions can wrap.
+  int bracketDepth = 0;
+}
+
+@parser::members {
+  /// The deepest nesting of expressions accepted: the parser and every
+  /// later stage recurse once per level.
+  static constexpr int maxNesting = 200;
+  int nesting = 0;
+
+  /// Counts one level of nesting; stops the parse with a located error when
+  /// the input nests too deeply.
+  void enterNested() {
+    if (++nesting <= maxNesting)
+      return;
+    notifyErrorListeners(getCurrentToken(), "expression nested too deeply",
+                         nullptr);
+    throw antlr4::ParseCancellationException();
+  }
+  void exitNested() { --nesting; }
+}
+
+// ---------------------------------------------------------------------------
+// Files and declarations
+
+module : item? (sep item?)* EOF ;
+
+item : importDecl | cellDecl | modelDecl ;
+
+sep : NEWLINE | ';' ;
+
+importDecl : 'import' name ('.' name)* ;
+
+cellDecl
+  : 'cell' name '(' (cellArg (',' cellArg)*)? ')' '->' cellResults body ;
+
+cellArg : name ':' type ;
+
+cellResults : type | '(' resultPart (',' resultPart)* ')' ;
+
+resultPart : (name ':')? type ;
+
+modelDecl : 'model' name ('(' (sizeParam (',' sizeParam)*)? ')')? body ;
+
+sizeParam : name ('=' expr)? ;
+
+body : NEWLINE* '{' stmt? (sep stmt?)* '}' ;
+
+// ---------------------------------------------------------------------------
+// Statements
+
+stmt : paramStmt | inputStmt | timeStmt | equation | returnStmt ;
+
+paramStmt : 'param' declared (',' declared)* ('=' initializer)? ;
+
+declared : name ':' type ;
+
+initializer : name ('(' (signedNumber (',' signedNumber)*)? ')')? ;
+
+signedNumber : '-'? NUMBER ;
+
+inputStmt : 'input' name ('[' name ']')? ':' type ;
+
+timeStmt : 'time' name '<' expr ;
+
+equation : 'output'? targets '=' expr ;
+
+targets : target | '(' target (',' target)* ')' ;
+
+target : name ('[' expr ']')? ;
+
+returnStmt : 'return' expr ;
+
+type : '[' (expr (',' expr)*)? ']' | 'token' '(' expr ')' ;
+
+// ---------------------------------------------------------------------------
+// Expressions, loosest first
+
+expr : mulExpr (addOp mulExpr)* ;
+
+addOp : '+' | '-' ;
+
+mulExpr : unaryExpr (mulOp unaryExpr)* ;
+
+mulOp : '*' | '/' | '@' ;
+
+unaryExpr
+@init { enterNested(); }
+@after { exitNested(); }
+  : '-' unaryExpr
+  | reduction
+  | postfixExpr
+  ;
+
+// The body binds like a product and starts without a sign, so
+// `sum(i) a * b + c` is `(sum(i) a * b) + c`.
+reduction
+@init { enterNested(); }
+@after { exitNested(); }
+  : REDUCER '(' binder (',' binder)* ')' reduceBody
+  ;
+
+binder : name ('<' expr)? ;
+
+reduceBody : reduction | postfixExpr (mulOp unaryExpr)* ;
+
+postfixExpr : primary (callSuffix | indexSuffix)* ;
+
+callSuffix : '(' (callArg (',' callArg)*)? ')' ;
+
+callArg : name '=' expr | expr ;
+
+indexSuffix : '[' indexArg (',' indexArg)* ']' ;
+
+indexArg : expr (':' expr?)? | ':' expr? ;
+
+primary : NUMBER | name | '(' expr (',' expr)* ')' ;
+
+// `token` is a keyword only inside a type; elsewhere it is a plain name.
+name : NAME | 'token' ;
+
+// ---------------------------------------------------------------------------
+// Tokens
+
+IMPORT : 'import' ;
+CELL : 'cell' ;
+MODEL : 'model' ;
+PARAM : 'param' ;
+INPUT : 'input' ;
+TIME : 'time' ;
+OUTPUT : 'output' ;
+RETURN : 'return' ;
+TOKEN : 'token' ;
+
+ARROW : '->' ;
+LPAREN : '(' { ++bracketDepth; } ;
+RPAREN : ')' { if (bracketDepth > 0) --bracketDepth; } ;
+LBRACK : '[' { ++bracketDepth; } ;
+RBRACK : ']' { if (bracketDepth > 0) --bracketDepth; } ;
+LBRACE : '{' ;
+RBRACE : '}' ;
+COMMA : ',' ;
+COLON : ':' ;
+SEMI : ';' ;
+DOT : '.' ;
+ASSIGN : '=' ;
+LESS : '<' ;
+PLUS : '+' ;
+MINUS : '-' ;
+STAR : '*' ;
+SLASH : '/' ;
+AT : '@' ;
+
+NUMBER : DIGIT+ ('.' DIGIT+)? ([eE] [+-]? DIGIT+)? ;
+NAME : [a-zA-Z_] [a-zA-Z_0-9]* ;
+
+NEWLINE : '\r'? '\n' { if (bracketDepth > 0) skip(); } ;
+SPACE : [ \t\r\f]+ -> skip ;
+COMMENT : '#' ~[\r\n]* -> skip ;
+
+fragment DIGIT : [0-9] ;

@@ -1,0 +1,129 @@
+// End-to-end tests of the `weft` command: golden diagnostics for malformed
+// models, and one-line errors for bad training data. Set
+// WEFT_UPDATE_GOLDEN=1 to rewrite the golden files from the current output.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+
+/// Runs a shell command, capturing its standard output and error together.
+CommandResult runCommand(const std::string &command) {
+  CommandResult result;
+  FILE *pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe)
+    return result;
+  char chunk[4096];
+  size_t count;
+  while ((count = fread(chunk, 1, sizeof chunk, pipe)) > 0)
+    result.output.append(chunk, count);
+  int raw = pclose(pipe);
+  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return result;
+}
+
+std::string readFile(const fs::path &path) {
+  std::ifstream stream(path);
+  std::stringstream contents;
+  contents << stream.rdbuf();
+  return contents.str();
+}
+
+class Diagnostics : public testing::TestWithParam<std::string> {};
+
+TEST_P(Diagnostics, MatchGolden) {
+  fs::path dir = WEFT_DIAGNOSTICS_DIR;
+  std::string name = GetParam();
+  CommandResult result = runCommand(
+      fmt::format("cd '{}' && '{}' check {}.weft", dir.string(), WEFT_BINARY,
+                  name));
+  EXPECT_EQ(result.status, 1) << result.output;
+  // Paths into the standard library differ between checkouts.
+  std::string stdlib = std::string(WEFT_SOURCE_DIR) + "/stdlib";
+  for (size_t at; (at = result.output.find(stdlib)) != std::string::npos;)
+    result.output.replace(at, stdlib.size(), "<stdlib>");
+  fs::path golden = dir / (name + ".expected");
+  if (std::getenv("WEFT_UPDATE_GOLDEN")) {
+    std::ofstream(golden) << result.output;
+    return;
+  }
+  EXPECT_EQ(result.output, readFile(golden));
+}
+
+std::vector<std::string> diagnosticCases() {
+  std::vector<std::string> names;
+  for (const auto &entry : fs::directory_iterator(WEFT_DIAGNOSTICS_DIR))
+    if (entry.path().extension() == ".weft")
+      names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Golden, Diagnostics, testing::ValuesIn(diagnosticCases()),
+    [](const testing::TestParamInfo<std::string> &info) { return info.param; });
+
+/// `weft train` on bad data: one line naming the path, and status 1.
+void expectDataError(const std::string &path) {
+  CommandResult result = runCommand(
+      fmt::format("'{}' train '{}/examples/char_lm.weft' --data '{}'",
+                  WEFT_BINARY, WEFT_SOURCE_DIR, path));
+  EXPECT_EQ(result.status, 1) << result.output;
+  EXPECT_NE(result.output.find(path), std::string::npos) << result.output;
+  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1)
+      << result.output;
+}
+
+fs::path freshDir(const std::string &name) {
+  fs::path dir = fs::temp_directory_path() /
+                 fmt::format("weft-driver-{}-{}", name, getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+TEST(TrainData, MissingPath) {
+  expectDataError((freshDir("missing") / "no-such-file.txt").string());
+}
+
+TEST(TrainData, EmptyFile) {
+  fs::path file = freshDir("empty") / "empty.txt";
+  std::ofstream(file).close();
+  expectDataError(file.string());
+}
+
+TEST(TrainData, FolderWithoutText) {
+  fs::path dir = freshDir("binary");
+  std::ofstream(dir / "index.dat", std::ios::binary)
+      << std::string("\x00\x01\x02\xff", 4);
+  expectDataError(dir.string());
+}
+
+TEST(Check, StandardLibraryAndExamplesAreClean) {
+  for (const char *folder : {"stdlib", "examples", "tests/conformance"}) {
+    for (const auto &entry :
+         fs::directory_iterator(fs::path(WEFT_SOURCE_DIR) / folder)) {
+      if (entry.path().extension() != ".weft")
+        continue;
+      CommandResult result = runCommand(fmt::format(
+          "'{}' check '{}'", WEFT_BINARY, entry.path().string()));
+      EXPECT_EQ(result.status, 0) << entry.path() << "\n" << result.output;
+      EXPECT_EQ(result.output, "") << entry.path();
+    }
+  }
+}
+
+} // namespace
