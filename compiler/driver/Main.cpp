@@ -1,5 +1,6 @@
 // The `weft` command: parses the command line and runs one subcommand.
 #include "compiler/driver/Commands.h"
+#include "runtime/Threads.h"
 
 #include <CLI/CLI.hpp>
 
@@ -14,6 +15,10 @@ int main(int argc, char **argv) {
   app.add_option("file", emit.file, "model file, with --emit");
   app.add_option("--set", emit.sizes, "bind a size: NAME=N");
   app.add_flag("--f64", emit.useDouble, "compute in float64");
+  // One thread is fastest for the small products of a recurrent step.
+  int threads = 1;
+  app.add_option("--threads", threads, "threads for matrix products")
+      ->check(CLI::PositiveNumber);
 
   std::vector<std::string> checkFiles;
   CLI::App *check = app.add_subcommand("check", "check model files");
@@ -61,6 +66,7 @@ int main(int argc, char **argv) {
                        "sampling temperature");
 
   CLI11_PARSE(app, argc, argv);
+  weft::runtime::setComputeThreads(threads);
 
   if (*check)
     return checkCommand(checkFiles);
