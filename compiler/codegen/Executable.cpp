@@ -14,6 +14,7 @@ struct Executable::Impl {
   std::vector<BufferSpec> buffers;
   std::string loweredText;
   std::string llvmText;
+  std::string optimisedLlvmText;
   std::unique_ptr<JitModule> code;
 };
 
@@ -58,7 +59,8 @@ std::unique_ptr<Executable> Executable::compile(const ir::Function &function,
     impl->options = options;
     impl->buffers = bufferSpecs(*program);
     impl->loweredText = lower::printLowered(*program);
-    impl->code = compileProgram(*program, options, impl->llvmText, message);
+    impl->code = compileProgram(*program, options, impl->llvmText,
+                                impl->optimisedLlvmText, message);
   }
   if (!impl->code) {
     if (error)
@@ -74,6 +76,9 @@ const std::vector<BufferSpec> &Executable::buffers() const {
 const CompileOptions &Executable::options() const { return impl->options; }
 std::string Executable::loweredText() const { return impl->loweredText; }
 std::string Executable::llvmText() const { return impl->llvmText; }
+std::string Executable::optimisedLlvmText() const {
+  return impl->optimisedLlvmText;
+}
 
 void Executable::run(void **buffers, int64_t batch) const {
   impl->code->entry()(buffers, batch);

@@ -18,6 +18,8 @@ enum class FloatType { F32, F64 };
 struct CompileOptions {
   FloatType floatType = FloatType::F32;
   int optLevel = 2; ///< 0 to 3, as for the LLVM pass pipeline.
+  /// Print the module after optimisation too (`optimisedLlvmText`).
+  bool keepOptimisedLlvm = false;
 };
 
 enum class BufferRole { Param, Input, Output, Temp };
@@ -53,8 +55,12 @@ public:
   std::string loweredText() const;
   /// The LLVM module before optimisation (`--emit=llvm`).
   std::string llvmText() const;
+  /// The LLVM module after optimisation, as the JIT compiles it; empty
+  /// unless the options asked to keep it.
+  std::string optimisedLlvmText() const;
   /// Runs the step: `buffers` holds one pointer per buffer, in the order of
-  /// `buffers()`, each with at least `elements(batch)` elements.
+  /// `buffers()`, each with at least `elements(batch)` elements. No two
+  /// buffers may overlap: the generated code assumes they do not.
   void run(void **buffers, int64_t batch) const;
 
   struct Impl;

@@ -142,6 +142,7 @@ emitVerifiedModule(const lower::LoweredProgram &program,
 std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
                                           const CompileOptions &options,
                                           std::string &llvmText,
+                                          std::string &optimisedLlvmText,
                                           std::string &error) {
   initialiseNativeTarget();
   auto machine = llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -164,6 +165,10 @@ std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
   if (!module)
     return nullptr;
   optimise(*module, **target, options.optLevel);
+  if (options.keepOptimisedLlvm) {
+    llvm::raw_string_ostream text(optimisedLlvmText);
+    module->print(text, nullptr);
+  }
 
   auto jit = createJit(std::move(*machine));
   if (!jit) {

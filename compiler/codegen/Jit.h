@@ -22,12 +22,14 @@ public:
   virtual StepFunction entry() const = 0;
 };
 
-/// Emits `program` as LLVM IR (printed into `llvmText` before optimisation),
-/// verifies, optimises and compiles it for the host CPU. Returns null and
-/// sets `error` on failure.
+/// Emits `program` as LLVM IR (printed into `llvmText` before optimisation,
+/// and into `optimisedLlvmText` after it if the options ask), verifies,
+/// optimises and compiles it for the host CPU. Returns null and sets
+/// `error` on failure.
 std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
                                           const CompileOptions &options,
                                           std::string &llvmText,
+                                          std::string &optimisedLlvmText,
                                           std::string &error);
 
 } // namespace weft::codegen

@@ -35,20 +35,25 @@ KernelBodyEmitter::elementAddress(const Access &access,
                                    offset);
 }
 
+/// Loads and stores of buffer elements go through these two, so that the
+/// environment sees every one.
+llvm::Value *KernelBodyEmitter::loadFrom(const Access &access,
+                                         llvm::Value *address) {
+  llvm::LoadInst *load =
+      builder.CreateLoad(environment.elementType(access), address);
+  environment.describeAccess(load, access);
+  return load;
+}
+
+void KernelBodyEmitter::storeTo(const Access &access, llvm::Value *address,
+                                llvm::Value *value) {
+  environment.describeAccess(builder.CreateStore(value, address), access);
+}
+
 llvm::Value *KernelBodyEmitter::load(const Access &access,
                                      llvm::ArrayRef<llvm::Value *> point,
                                      llvm::Value *offset) {
-  return builder.CreateLoad(environment.elementType(access),
-                            elementAddress(access, point, offset));
-}
-
-llvm::Value *KernelBodyEmitter::callMath(const char *f32Name,
-                                         const char *f64Name, llvm::Value *x) {
-  llvm::Module *module = builder.GetInsertBlock()->getModule();
-  const char *name = floatType->isFloatTy() ? f32Name : f64Name;
-  llvm::FunctionCallee callee = module->getOrInsertFunction(
-      name, llvm::FunctionType::get(floatType, {floatType}, false));
-  return builder.CreateCall(callee, {x});
+  return loadFrom(access, elementAddress(access, point, offset));
 }
 
 llvm::Value *KernelBodyEmitter::unaryMath(const Expr &expr, llvm::Value *x) {
@@ -56,19 +61,16 @@ llvm::Value *KernelBodyEmitter::unaryMath(const Expr &expr, llvm::Value *x) {
   case ExprKind::Neg:
     return builder.CreateFNeg(x);
   case ExprKind::Exp:
-    return builder.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x);
+    return math.exp(x);
   case ExprKind::Log:
+    // TODO: log is still a libm call (through llvm.log), which keeps a loop
+    // using it scalar; it is rare in kernels (once per cross-entropy row),
+    // and an inline version beside FastMath's exp would fix it.
     return builder.CreateUnaryIntrinsic(llvm::Intrinsic::log, x);
   case ExprKind::Tanh:
-    return callMath("tanhf", "tanh", x);
-  default: {
-    // sigmoid(x) = 1 / (1 + exp(-x)); exp overflows to inf for very
-    // negative x, which gives the correct limit 0.
-    llvm::Value *exp = builder.CreateUnaryIntrinsic(llvm::Intrinsic::exp,
-                                                    builder.CreateFNeg(x));
-    return builder.CreateFDiv(floatConstant(1),
-                              builder.CreateFAdd(floatConstant(1), exp));
-  }
+    return math.tanh(x);
+  default:
+    return math.sigmoid(x);
   }
 }
 
@@ -112,7 +114,7 @@ void KernelBodyEmitter::emitElementwise(const lower::ElementwiseKernel &kernel,
                                         llvm::ArrayRef<llvm::Value *> point) {
   bool isInt = !environment.elementType(kernel.store)->isFloatingPointTy();
   llvm::Value *value = emitExpr(kernel.body, point, isInt);
-  builder.CreateStore(value, environment.address(kernel.store, point));
+  storeTo(kernel.store, environment.address(kernel.store, point), value);
 }
 
 void KernelBodyEmitter::emitReduce(const lower::Reduce &reduce,
@@ -130,7 +132,8 @@ void KernelBodyEmitter::emitReduce(const lower::Reduce &reduce,
   if (reduce.divideByBatch)
     result = builder.CreateFDiv(
         result, builder.CreateSIToFP(environment.batchSize(), floatType));
-  builder.CreateStore(result, environment.address(reduce.destination, point));
+  storeTo(reduce.destination, environment.address(reduce.destination, point),
+          result);
 }
 
 //===----------------------------------------------------------------------===//
@@ -163,10 +166,9 @@ llvm::Value *KernelBodyEmitter::rowSumExp(const Access &row,
   builder.CreateStore(floatConstant(0), total);
   environment.loop(builder.getInt64(width), [&](llvm::Value *j) {
     llvm::Value *shifted = builder.CreateFSub(load(row, point, j), max);
-    llvm::Value *exp =
-        builder.CreateUnaryIntrinsic(llvm::Intrinsic::exp, shifted);
+    llvm::Value *exp = math.exp(shifted);
     if (store)
-      builder.CreateStore(exp, elementAddress(*store, point, j));
+      storeTo(*store, elementAddress(*store, point, j), exp);
     builder.CreateStore(
         builder.CreateFAdd(builder.CreateLoad(floatType, total), exp), total);
   });
@@ -187,8 +189,8 @@ void KernelBodyEmitter::emitSoftmaxRow(const lower::RowKernel &kernel,
   llvm::Value *total = rowSumExp(x, point, kernel.width, max, &kernel.result);
   environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
     llvm::Value *address = elementAddress(kernel.result, point, j);
-    llvm::Value *exp = builder.CreateLoad(floatType, address);
-    builder.CreateStore(builder.CreateFDiv(exp, total), address);
+    llvm::Value *exp = loadFrom(kernel.result, address);
+    storeTo(kernel.result, address, builder.CreateFDiv(exp, total));
   });
 }
 
@@ -208,8 +210,8 @@ void KernelBodyEmitter::emitSoftmaxGradRow(
   llvm::Value *sum = builder.CreateLoad(floatType, dot);
   environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
     llvm::Value *difference = builder.CreateFSub(load(g, point, j), sum);
-    builder.CreateStore(builder.CreateFMul(load(y, point, j), difference),
-                        elementAddress(kernel.result, point, j));
+    storeTo(kernel.result, elementAddress(kernel.result, point, j),
+            builder.CreateFMul(load(y, point, j), difference));
   });
 }
 
@@ -230,7 +232,7 @@ void KernelBodyEmitter::emitCrossEntropyRow(
       builder.CreateFSub(logSumExp, load(logits, point, safeTarget));
   loss = builder.CreateSelect(
       inRange, loss, floatConstant(std::numeric_limits<double>::quiet_NaN()));
-  builder.CreateStore(loss, environment.address(kernel.result, point));
+  storeTo(kernel.result, environment.address(kernel.result, point), loss);
 }
 
 /// dlogits = g * (softmax(logits) - onehot(target)).
@@ -243,13 +245,11 @@ void KernelBodyEmitter::emitCrossEntropyGradRow(
   llvm::Value *g = load(kernel.operands[2], point);
   environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
     llvm::Value *shifted = builder.CreateFSub(load(logits, point, j), max);
-    llvm::Value *probability = builder.CreateFDiv(
-        builder.CreateUnaryIntrinsic(llvm::Intrinsic::exp, shifted), total);
+    llvm::Value *probability = builder.CreateFDiv(math.exp(shifted), total);
     llvm::Value *oneHot = builder.CreateSelect(
         builder.CreateICmpEQ(j, target), floatConstant(1), floatConstant(0));
-    builder.CreateStore(
-        builder.CreateFMul(g, builder.CreateFSub(probability, oneHot)),
-        elementAddress(kernel.result, point, j));
+    storeTo(kernel.result, elementAddress(kernel.result, point, j),
+            builder.CreateFMul(g, builder.CreateFSub(probability, oneHot)));
   });
 }
 
@@ -285,8 +285,8 @@ void KernelBodyEmitter::emitGatherRow(const lower::Gather &gather,
                         builder.getInt64(gather.width));
   environment.loop(builder.getInt64(gather.width), [&](llvm::Value *j) {
     llvm::Value *x = load(gather.table, point, builder.CreateAdd(rowStart, j));
-    builder.CreateStore(builder.CreateSelect(inRange, x, floatConstant(0)),
-                        elementAddress(gather.result, point, j));
+    storeTo(gather.result, elementAddress(gather.result, point, j),
+            builder.CreateSelect(inRange, x, floatConstant(0)));
   });
 }
 
@@ -307,9 +307,9 @@ void KernelBodyEmitter::emitScatterRow(const lower::ScatterAddRows &scatter,
   environment.loop(builder.getInt64(scatter.width), [&](llvm::Value *j) {
     llvm::Value *address =
         elementAddress(scatter.result, point, builder.CreateAdd(rowStart, j));
-    llvm::Value *sum = builder.CreateFAdd(
-        builder.CreateLoad(floatType, address), load(scatter.grad, point, j));
-    builder.CreateStore(sum, address);
+    llvm::Value *sum = builder.CreateFAdd(loadFrom(scatter.result, address),
+                                          load(scatter.grad, point, j));
+    storeTo(scatter.result, address, sum);
   });
   builder.CreateBr(doneBlock);
   function->insert(function->end(), doneBlock);

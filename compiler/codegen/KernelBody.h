@@ -4,6 +4,7 @@
 // thread. Bodies reach memory and loops only through a KernelEnvironment.
 #pragma once
 
+#include "compiler/codegen/FastMath.h"
 #include "compiler/lower/Lowered.h"
 
 #include <llvm/ADT/ArrayRef.h>
@@ -32,6 +33,10 @@ public:
                     const std::function<void(llvm::Value *)> &body) = 0;
   /// A stack slot that lives for the whole function, for accumulators.
   virtual llvm::Value *scratch(llvm::Type *type, const llvm::Twine &name) = 0;
+  /// Called on every load and store of `access`'s buffer, so that the
+  /// environment can tell the optimiser what the access may alias.
+  virtual void describeAccess(llvm::Instruction *memoryOperation,
+                              const lower::Access &access) {}
 };
 
 /// Emits kernel bodies with one builder, float type and environment.
@@ -39,7 +44,8 @@ class KernelBodyEmitter {
 public:
   KernelBodyEmitter(llvm::IRBuilder<> &builder, llvm::Type *floatType,
                     KernelEnvironment &environment)
-      : builder(builder), floatType(floatType), environment(environment) {}
+      : builder(builder), floatType(floatType), environment(environment),
+        math(builder) {}
 
   /// store = body at `point`.
   void emitElementwise(const lower::ElementwiseKernel &kernel,
@@ -61,11 +67,12 @@ public:
 
 private:
   llvm::Value *unaryMath(const lower::Expr &expr, llvm::Value *x);
-  llvm::Value *callMath(const char *f32Name, const char *f64Name,
-                        llvm::Value *x);
   llvm::Value *load(const lower::Access &access,
                     llvm::ArrayRef<llvm::Value *> point,
                     llvm::Value *offset = nullptr);
+  llvm::Value *loadFrom(const lower::Access &access, llvm::Value *address);
+  void storeTo(const lower::Access &access, llvm::Value *address,
+               llvm::Value *value);
   llvm::Value *elementAddress(const lower::Access &access,
                               llvm::ArrayRef<llvm::Value *> point,
                               llvm::Value *offset);
@@ -88,6 +95,7 @@ private:
   llvm::IRBuilder<> &builder;
   llvm::Type *floatType;
   KernelEnvironment &environment;
+  FastMath math;
 };
 
 } // namespace weft::codegen

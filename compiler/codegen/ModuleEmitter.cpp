@@ -5,6 +5,7 @@
 #include "compiler/codegen/KernelBody.h"
 
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/MDBuilder.h>
 
 #include <variant>
 
@@ -37,8 +38,11 @@ public:
     emitLoop(count, false, body, "i");
   }
   llvm::Value *scratch(llvm::Type *type, const llvm::Twine &name) override;
+  void describeAccess(llvm::Instruction *memoryOperation,
+                      const Access &access) override;
 
 private:
+  void createAliasScopes();
   void emitLoop(llvm::Value *count, bool reverse,
                 const std::function<void(llvm::Value *)> &body,
                 const llvm::Twine &name);
@@ -65,6 +69,10 @@ private:
   llvm::Function *function = nullptr;
   llvm::Value *batch = nullptr;
   std::vector<llvm::Value *> bufferPointers;
+  /// One alias scope per buffer, and per buffer the list of all the others'
+  /// (built when first needed).
+  std::vector<llvm::MDNode *> bufferScopes;
+  std::vector<llvm::MDNode *> otherBufferScopes;
   std::vector<llvm::Value *> timeSteps; ///< By TimeLoop number.
   KernelBodyEmitter bodies;
 };
@@ -131,6 +139,36 @@ llvm::Value *ModuleEmitter::scratch(llvm::Type *type, const llvm::Twine &name) {
   llvm::BasicBlock &entry = function->getEntryBlock();
   llvm::IRBuilder<> entryBuilder(&entry, entry.begin());
   return entryBuilder.CreateAlloca(type, nullptr, name);
+}
+
+/// Buffers never overlap (Executable::run's contract), so every buffer gets
+/// its own alias scope. Without them the vectoriser guards each loop with
+/// run-time overlap checks between its output and its inputs.
+void ModuleEmitter::createAliasScopes() {
+  llvm::MDBuilder metadata(context);
+  llvm::MDNode *domain = metadata.createAliasScopeDomain("weft.buffers");
+  for (size_t i = 0; i < program.buffers.size(); ++i)
+    bufferScopes.push_back(
+        metadata.createAliasScope("buffer" + std::to_string(i), domain));
+  otherBufferScopes.assign(program.buffers.size(), nullptr);
+}
+
+/// An access to buffer i lies in scope i and aliases no other buffer's.
+void ModuleEmitter::describeAccess(llvm::Instruction *memoryOperation,
+                                   const Access &access) {
+  size_t buffer = access.buffer;
+  if (!otherBufferScopes[buffer]) {
+    std::vector<llvm::Metadata *> others;
+    for (size_t i = 0; i < bufferScopes.size(); ++i)
+      if (i != buffer)
+        others.push_back(bufferScopes[i]);
+    otherBufferScopes[buffer] = llvm::MDNode::get(context, others);
+  }
+  memoryOperation->setMetadata(
+      llvm::LLVMContext::MD_alias_scope,
+      llvm::MDNode::get(context, {bufferScopes[buffer]}));
+  memoryOperation->setMetadata(llvm::LLVMContext::MD_noalias,
+                               otherBufferScopes[buffer]);
 }
 
 /// A counted loop: a counter from 0 to count - 1 in a header block; the
@@ -295,6 +333,7 @@ void ModuleEmitter::emitStepFunction() {
     bufferPointers.push_back(builder.CreateLoad(builder.getPtrTy(), slot,
                                                 "buffer" + llvm::Twine(i)));
   }
+  createAliasScopes();
   emitStatements(program.body);
   builder.CreateRetVoid();
 }

@@ -22,6 +22,11 @@ struct CaseRun {
   std::string dtype;
 };
 
+/// Shown by GoogleTest in place of the parameter's bytes.
+void PrintTo(const CaseRun &run, std::ostream *out) {
+  *out << run.name << " in " << run.dtype;
+}
+
 std::string printCase(const testing::TestParamInfo<CaseRun> &info) {
   return info.param.name + "_" + info.param.dtype;
 }
