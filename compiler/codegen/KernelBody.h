@@ -79,6 +79,7 @@ private:
   llvm::Value *floatConstant(double value);
   llvm::Value *rowMax(const lower::Access &row,
                       llvm::ArrayRef<llvm::Value *> point, int64_t width);
+  llvm::Value *addReassociable(llvm::Value *lhs, llvm::Value *rhs);
   llvm::Value *rowSumExp(const lower::Access &row,
                          llvm::ArrayRef<llvm::Value *> point, int64_t width,
                          llvm::Value *max, const lower::Access *store);
