@@ -59,7 +59,7 @@ int emitCommand(const EmitOptions &options) {
   }
   Compilation compilation;
   if (!compilation.load(options.file) ||
-      !parseSizeOptions(options.sizes, compilation.sizes, *compilation.diags) ||
+      !compilation.bindSizeOptions(options.sizes) ||
       !compilation.build(options.stage != "ir"))
     return 1;
   if (options.stage == "ir" || options.stage == "grad-ir") {

@@ -8,6 +8,9 @@ int main(int argc, char **argv) {
   using namespace weft::driver;
   CLI::App app{"Weft: a compiler for recurrent neural networks"};
   app.require_subcommand(0, 1);
+  // Options of the whole command may also follow a subcommand; subcommands
+  // take this setting when they are made.
+  app.fallthrough();
 
   EmitOptions emit;
   app.add_option("--emit", emit.stage,
@@ -46,26 +49,37 @@ int main(int argc, char **argv) {
   trainApp->add_option("model", train.model, "model file")->required();
   trainApp->add_option("--data", train.data, "a text file or a folder")
       ->required();
-  trainApp->add_option("--steps", train.steps, "stop after this many steps");
+  trainApp->add_option("--steps", train.steps, "stop after this many steps")
+      ->check(CLI::NonNegativeNumber);
   trainApp->add_option("--seed", train.seed, "random seed");
   trainApp->add_option("--metrics", train.metricsPath,
                        "write one JSON object per line here");
   trainApp->add_option("--set", train.sizes, "bind a size: NAME=N");
   trainApp->add_option("--batch", train.batch, "windows per step")
       ->check(CLI::PositiveNumber);
-  trainApp->add_option("--lr", train.learningRate, "Adam's learning rate");
-  trainApp->add_option("--clip", train.clip, "global gradient-norm limit");
+  trainApp->add_option("--lr", train.learningRate, "Adam's learning rate")
+      ->check(CLI::PositiveNumber);
+  trainApp->add_option("--clip", train.clip, "global gradient-norm limit")
+      ->check(CLI::PositiveNumber);
   trainApp->add_option("--seconds", train.maxSeconds,
-                       "stop after this much training time");
+                       "stop after this much training time")
+      ->check(CLI::PositiveNumber);
   trainApp->add_option("--eval-every", train.evalEvery,
                        "validate every this many steps")
       ->check(CLI::PositiveNumber);
   trainApp->add_option("--sample", train.sampleLength,
-                       "characters of text to generate at the end");
+                       "characters of text to generate at the end")
+      ->check(CLI::NonNegativeNumber);
   trainApp->add_option("--temperature", train.temperature,
-                       "sampling temperature");
+                       "sampling temperature; 0 picks the likeliest")
+      ->check(CLI::NonNegativeNumber);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &error) {
+    // Help exits 0; every usage error exits 1, like any other error.
+    return app.exit(error) == 0 ? 0 : 1;
+  }
   weft::runtime::setComputeThreads(threads);
 
   if (*check)
@@ -78,6 +92,13 @@ int main(int argc, char **argv) {
     return trainCommand(train);
   if (!emit.stage.empty() && !emit.file.empty())
     return emitCommand(emit);
-  std::fputs(app.help().c_str(), stderr);
+  if (!emit.file.empty() || !emit.stage.empty())
+    std::fputs(emit.file.empty()
+                   ? "weft: error: `--emit` needs a model file\n"
+                   : "weft: error: name a subcommand (check, run, train) or "
+                     "a stage with `--emit=STAGE`\n",
+               stderr);
+  else
+    std::fputs(app.help().c_str(), stderr);
   return 1;
 }

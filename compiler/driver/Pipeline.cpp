@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -27,8 +28,10 @@ std::string findStdlib() {
   return WEFT_SOURCE_STDLIB;
 }
 
-bool parseSizeOptions(const std::vector<std::string> &options,
-                      sema::SizeBindings &sizes, DiagnosticEngine &diags) {
+/// Parses `--set NAME=VALUE` options into size bindings; reports bad ones.
+static bool parseSizeOptions(const std::vector<std::string> &options,
+                             sema::SizeBindings &sizes,
+                             DiagnosticEngine &diags) {
   for (const std::string &option : options) {
     size_t equals = option.find('=');
     int64_t value = 0;
@@ -58,6 +61,23 @@ bool Compilation::load(const std::string &path) {
     diags->errorWithoutLocation(
         fmt::format("`{}` declares no `model` to run", path));
     return false;
+  }
+  return true;
+}
+
+bool Compilation::bindSizeOptions(const std::vector<std::string> &options) {
+  if (!parseSizeOptions(options, sizes, *diags))
+    return false;
+  for (const auto &[name, value] : sizes) {
+    bool known = std::any_of(
+        model->parameters.begin(), model->parameters.end(),
+        [&](const ast::Parameter &size) { return size.name == name; });
+    if (!known) {
+      diags->errorWithoutLocation(fmt::format(
+          "`--set {}={}`: model `{}` has no size `{}`", name, value,
+          model->name, name));
+      return false;
+    }
   }
   return true;
 }

@@ -17,10 +17,6 @@ namespace weft::driver {
 /// binary (`../share/weft/stdlib`), else the source tree's `stdlib/`.
 std::string findStdlib();
 
-/// Parses `--set NAME=VALUE` options into size bindings; reports bad ones.
-bool parseSizeOptions(const std::vector<std::string> &options,
-                      sema::SizeBindings &sizes, DiagnosticEngine &diags);
-
 /// One model on its way through the pipeline.
 struct Compilation {
   SourceManager sources;
@@ -36,6 +32,8 @@ struct Compilation {
 
   /// Parses the file and its imports and checks every declaration.
   bool load(const std::string &path);
+  /// Binds `--set NAME=N` options, which must name sizes of the model.
+  bool bindSizeOptions(const std::vector<std::string> &options);
   /// Builds the model's IR with `sizes` bound, then its gradients.
   bool build(bool withGradients);
   /// JIT-compiles the built function.

@@ -86,9 +86,47 @@ bool writeValue(const std::string &path, const ir::Type &type,
   return false;
 }
 
-/// Checks that token ids lie below the vocabulary size.
+/// The batch size: the batch axis of the inputs, which must all agree.
+std::optional<int64_t> batchSize(const sema::ModelInfo &info,
+                                 const std::map<std::string, NpyArray> &inputs,
+                                 const std::string &dir,
+                                 DiagnosticEngine &diags) {
+  std::optional<int64_t> batch;
+  std::string first;
+  for (const sema::InputInfo &input : info.inputs) {
+    auto found = inputs.find(input.name);
+    size_t axis = input.steps ? 1 : 0;
+    if (found == inputs.end() || found->second.shape.size() <= axis)
+      continue;
+    int64_t size = found->second.shape[axis];
+    std::string path = (fs::path(dir) / (input.name + ".npy")).string();
+    if (size <= 0) {
+      diags.errorWithoutLocation(
+          fmt::format("`{}` holds no examples: its batch axis is empty", path));
+      return std::nullopt;
+    }
+    if (batch && *batch != size) {
+      diags.errorWithoutLocation(fmt::format(
+          "`{}` has {} examples but `{}` has {}: every input needs the same "
+          "batch size",
+          path, size, first, *batch));
+      return std::nullopt;
+    }
+    batch = size;
+    first = path;
+  }
+  return batch.value_or(1);
+}
+
+/// Checks that token ids are integers below the vocabulary size.
 bool checkTokens(const std::string &path, const NpyArray &array,
                  int64_t vocab, DiagnosticEngine &diags) {
+  if (array.dtype != NpyArray::DType::I64) {
+    diags.errorWithoutLocation(
+        fmt::format("`{}` holds token ids, which must be integers (int64)",
+                    path));
+    return false;
+  }
   for (int64_t id : array.toInt64s()) {
     if (id < 0 || id >= vocab) {
       diags.errorWithoutLocation(fmt::format(
@@ -106,7 +144,7 @@ int runCommand(const RunOptions &options) {
   DiagnosticEngine &diags = *compilation.diags;
   std::map<std::string, NpyArray> params, inputs;
   if (!compilation.load(options.model) ||
-      !parseSizeOptions(options.sizes, compilation.sizes, diags) ||
+      !compilation.bindSizeOptions(options.sizes) ||
       !readFolder(options.paramsDir, params, diags) ||
       !readFolder(options.inputsDir, inputs, diags))
     return 1;
@@ -121,17 +159,10 @@ int runCommand(const RunOptions &options) {
       !compilation.build(true))
     return 1;
 
-  // The batch size is the batch axis of any input.
-  int64_t batch = 1;
-  for (const sema::InputInfo &input : compilation.info.inputs) {
-    auto found = inputs.find(input.name);
-    if (found != inputs.end()) {
-      size_t axis = input.steps ? 1 : 0;
-      if (found->second.shape.size() > axis)
-        batch = found->second.shape[axis];
-      break;
-    }
-  }
+  std::optional<int64_t> batch =
+      batchSize(compilation.info, inputs, options.inputsDir, diags);
+  if (!batch)
+    return 1;
 
   // Every parameter and input must be given with exactly its shape.
   auto expectArray = [&](const std::map<std::string, NpyArray> &arrays,
@@ -155,7 +186,7 @@ int runCommand(const RunOptions &options) {
   if (!compilation.compile(options.useDouble ? codegen::FloatType::F64
                                              : codegen::FloatType::F32))
     return 1;
-  codegen::Instance instance(*compilation.executable, batch);
+  codegen::Instance instance(*compilation.executable, *batch);
   for (const sema::ParamInfo &param : compilation.info.params) {
     const NpyArray *array =
         expectArray(params, options.paramsDir, param.name, param.shape);
@@ -171,7 +202,7 @@ int runCommand(const RunOptions &options) {
     type.shape = input.shape;
     type.steps = input.steps;
     const NpyArray *array = expectArray(inputs, options.inputsDir, input.name,
-                                        diskShape(type, batch));
+                                        diskShape(type, *batch));
     if (!array)
       return 1;
     std::string path = (fs::path(options.inputsDir) / input.name).string();
@@ -192,7 +223,7 @@ int runCommand(const RunOptions &options) {
     const std::string &dir = isGradient ? options.gradsDir : options.outputsDir;
     std::string path = (fs::path(dir) / (output.name + ".npy")).string();
     if (!writeValue(path, output.value->type, instance.buffer(output.name),
-                    batch, options.useDouble, diags))
+                    *batch, options.useDouble, diags))
       return 1;
   }
   return 0;

@@ -66,16 +66,28 @@ bool findTrainingShape(const sema::ModelInfo &info,
   return true;
 }
 
-/// Binds the size of the token vocabulary (`token(V)`) to the corpus's.
-void bindVocabulary(const ast::Decl &model, int64_t vocabulary,
-                    sema::SizeBindings &sizes) {
+/// Binds the size of the token vocabulary (`token(V)`) to the corpus's;
+/// a size given with `--set` must leave room for every byte of the text.
+bool bindVocabulary(const ast::Decl &model, int64_t vocabulary,
+                    sema::SizeBindings &sizes, DiagnosticEngine &diags) {
   for (const ast::Stmt &stmt : model.body) {
     if (stmt.kind != ast::StmtKind::Input || !stmt.declared[0].type.isToken)
       continue;
     const ast::Expr &vocab = *stmt.declared[0].type.vocab;
-    if (vocab.kind == ast::ExprKind::Name && !sizes.count(vocab.name))
+    if (vocab.kind != ast::ExprKind::Name)
+      continue;
+    auto given = sizes.find(vocab.name);
+    if (given == sizes.end()) {
       sizes[vocab.name] = vocabulary;
+    } else if (given->second < vocabulary) {
+      diags.errorWithoutLocation(fmt::format(
+          "the text has {} distinct bytes, but `--set {}={}` leaves room "
+          "for only {} token ids",
+          vocabulary, vocab.name, given->second, given->second));
+      return false;
+    }
   }
+  return true;
 }
 
 /// The trainer's state: two compiled programs (with and without the
@@ -84,9 +96,10 @@ class Trainer {
 public:
   Trainer(const TrainOptions &options, Compilation &trainProgram,
           Compilation &evalProgram, const TrainingShape &shape,
-          const runtime::Corpus &corpus)
+          const runtime::Corpus &corpus, runtime::Batcher batcher)
       : options(options), trainProgram(trainProgram), evalProgram(evalProgram),
-        shape(shape), corpus(corpus), rng(options.seed),
+        shape(shape), corpus(corpus), batcher(std::move(batcher)),
+        rng(options.seed),
         trainInstance(*trainProgram.executable, options.batch) {}
 
   bool initializeParams(std::string *error);
@@ -108,6 +121,7 @@ private:
   Compilation &evalProgram;
   const TrainingShape &shape;
   const runtime::Corpus &corpus;
+  runtime::Batcher batcher;
   std::mt19937_64 rng;
   codegen::Instance trainInstance;
   std::vector<runtime::TrainedTensor<float>> tensors;
@@ -236,11 +250,13 @@ void Trainer::report(int64_t step, double trainLoss, std::optional<double> val,
   progress.trainLoss = trainLoss;
   progress.validationLoss = val;
   progress.charactersPerSecond = elapsed > 0 ? characters / elapsed : 0;
+  // The time left is the time limit's, or the steps' when they end first.
   double remaining = options.maxSeconds - elapsed;
   if (options.steps && step > 0)
     remaining = std::min(remaining,
                          elapsed / step * (*options.steps - step));
-  progress.remainingSeconds = std::max(0.0, remaining);
+  if (!options.steps || step > 0)
+    progress.remainingSeconds = std::max(0.0, remaining);
   std::printf("%s\n", runtime::formatProgress(progress).c_str());
   std::fflush(stdout);
   if (metrics) {
@@ -257,12 +273,6 @@ void Trainer::report(int64_t step, double trainLoss, std::optional<double> val,
 int Trainer::run() {
   std::string error;
   int64_t length = shape.tokens->steps - 1;
-  auto batcher =
-      runtime::Batcher::create(corpus.train, options.batch, length, &error);
-  if (!batcher) {
-    std::fprintf(stderr, "weft: error: %s\n", error.c_str());
-    return 1;
-  }
   auto start = Clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -281,7 +291,7 @@ int Trainer::run() {
     }
     if (last)
       break;
-    trainLoss = trainStep(batcher->next());
+    trainLoss = trainStep(batcher.next());
     if (!std::isfinite(trainLoss)) {
       std::fprintf(stderr, "weft: error: the training loss became %f at "
                            "step %lld\n",
@@ -310,26 +320,41 @@ int trainCommand(const TrainOptions &options) {
   Compilation trainProgram, evalProgram;
   for (Compilation *compilation : {&trainProgram, &evalProgram}) {
     if (!compilation->load(options.model) ||
-        !parseSizeOptions(options.sizes, compilation->sizes,
-                          *compilation->diags))
-      return 1;
-    bindVocabulary(*compilation->model, corpus->vocabulary.size(),
-                   compilation->sizes);
-    if (!compilation->build(compilation == &trainProgram) ||
-        !compilation->compile(codegen::FloatType::F32))
+        !compilation->bindSizeOptions(options.sizes) ||
+        !bindVocabulary(*compilation->model, corpus->vocabulary.size(),
+                        compilation->sizes, *compilation->diags) ||
+        !compilation->build(compilation == &trainProgram))
       return 1;
   }
   TrainingShape shape;
   if (!findTrainingShape(trainProgram.info, *trainProgram.function, shape,
                          *trainProgram.diags))
     return 1;
+  // Check the text is long enough before any buffer is allocated.
+  int64_t length = shape.tokens->steps - 1;
+  std::optional<runtime::Batcher> batcher =
+      runtime::Batcher::create(corpus->train, options.batch, length, &error);
+  if (!batcher) {
+    std::fprintf(stderr,
+                 "weft: error: %s; use more text, a smaller `--batch`, or "
+                 "shorter windows\n",
+                 error.c_str());
+    return 1;
+  }
+  if (!trainProgram.compile(codegen::FloatType::F32) ||
+      !evalProgram.compile(codegen::FloatType::F32))
+    return 1;
 
-  std::printf("{\"vocab\": %zu, \"train_chars\": %zu, \"val_chars\": %zu, "
-              "\"ln_vocab\": %.4f}\n",
-              corpus->vocabulary.size(), corpus->train.size(),
-              corpus->validation.size(),
-              std::log(static_cast<double>(corpus->vocabulary.size())));
-  Trainer trainer(options, trainProgram, evalProgram, shape, *corpus);
+  std::printf("vocabulary %zu bytes (ln %.4f), %zu training and %zu "
+              "validation characters\n",
+              corpus->vocabulary.size(),
+              std::log(static_cast<double>(corpus->vocabulary.size())),
+              corpus->train.size(), corpus->validation.size());
+  if (corpus->validation.size() < static_cast<size_t>(length + 1))
+    std::printf("the validation text is shorter than one window: no "
+                "validation loss\n");
+  Trainer trainer(options, trainProgram, evalProgram, shape, *corpus,
+                  std::move(*batcher));
   if (!trainer.initializeParams(&error)) {
     std::fprintf(stderr, "weft: error: %s\n", error.c_str());
     return 1;

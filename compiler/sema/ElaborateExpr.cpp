@@ -49,7 +49,8 @@ Val Elaborator::unary(OpKind kind, const Val &x, SourceRange range) {
   val.level = std::max(level, 0);
   if (building()) {
     builder().range = range;
-    val.ir = builder().unary(kind, use(x));
+    val.ir = kind == OpKind::Softmax ? builder().softmax(use(x))
+                                     : builder().unary(kind, use(x));
   }
   return val;
 }

@@ -74,6 +74,19 @@ void Elaborator::collectModel(const ast::Decl &model) {
   for (const ast::Stmt &stmt : model.body) {
     if (stmt.kind == ast::StmtKind::Time) {
       std::optional<Size> steps = evaluateSize(*stmt.bound);
+      if (steps && steps->value() && *steps->value() <= 0) {
+        diags.error(stmt.bound->range,
+                    fmt::format("`{}` has {} steps here; a time index needs "
+                                "at least one",
+                                stmt.timeIndex, *steps->value()));
+        steps.reset();
+      }
+      if (axes.count(stmt.timeIndex)) {
+        diags.error(stmt.range, fmt::format("the time index `{}` is declared "
+                                            "twice",
+                                            stmt.timeIndex));
+        continue;
+      }
       axes[stmt.timeIndex] = {stmt.timeIndex, steps.value_or(Size()),
                               stmt.range};
     }
@@ -100,11 +113,9 @@ void Elaborator::collectModel(const ast::Decl &model) {
       Stream &stream = streams[target.name];
       stream.name = target.name;
       if (!index.axis.empty() && !index.offsetExpr) {
-        if (stream.stmt) {
-          diags.error(target.range, fmt::format("`{}` is defined twice",
-                                                target.name));
+        define(*modelFrame, target.name, target.range);
+        if (stream.stmt)
           continue;
-        }
         stream.stmt = &stmt;
         stream.part = part;
         stream.axis = index.axis;

@@ -27,7 +27,8 @@ size_t editDistance(const std::string &a, const std::string &b) {
 
 Elaborator::Elaborator(const Program &program, DiagnosticEngine &diags,
                        ir::Function *function)
-    : program(program), diags(diags), function(function) {
+    : program(program), diags(diags), function(function),
+      errorsAtStart(diags.errorCount()) {
   if (function)
     topBuilder = std::make_unique<ir::Builder>(*function, function->body);
 }
@@ -36,13 +37,73 @@ ir::Builder &Elaborator::builder() {
   return level > 0 ? *bodyBuilder : *topBuilder;
 }
 
+/// Records a name defined in a scope; a second definition is an error.
+void Elaborator::define(Frame &target, const std::string &name,
+                        SourceRange range) {
+  auto [first, inserted] = target.definitions.emplace(name, range);
+  if (inserted)
+    return;
+  diags.error(range, fmt::format("`{}` is defined twice", name));
+  diags.note(first->second, "the first definition is here");
+}
+
+/// Checks a parameter's initialiser: a known name with sensible arguments.
+void Elaborator::checkInitializer(const ast::Stmt &stmt) {
+  if (!stmt.init)
+    return;
+  const ast::Initializer &init = *stmt.init;
+  const std::vector<double> &args = init.args;
+  static const std::map<std::string, std::string> forms = {
+      {"zeros", "`zeros`"},
+      {"ones", "`ones`"},
+      {"normal", "`normal(mean, deviation)`"},
+      {"uniform", "`uniform(low, high)`"},
+      {"glorot", "`glorot` or `glorot(gain)`"},
+      {"orthogonal", "`orthogonal` or `orthogonal(gain)`"}};
+  auto form = forms.find(init.name);
+  if (form == forms.end()) {
+    diags.error(init.range,
+                fmt::format("unknown initialiser `{}`; use zeros, ones, "
+                            "normal(m, s), uniform(a, b), glorot or "
+                            "orthogonal",
+                            init.name));
+    return;
+  }
+  bool ok = true;
+  if (init.name == "zeros" || init.name == "ones")
+    ok = args.empty();
+  else if (init.name == "normal")
+    ok = args.size() == 2 && args[1] >= 0;
+  else if (init.name == "uniform")
+    ok = args.size() == 2 && args[0] <= args[1];
+  else
+    ok = args.size() <= 1;
+  if (!ok)
+    diags.error(init.range, fmt::format("this initialiser is written {}{}",
+                                        form->second,
+                                        init.name == "normal"
+                                            ? ", with a deviation of at "
+                                              "least 0"
+                                        : init.name == "uniform"
+                                            ? ", with low <= high"
+                                            : ""));
+}
+
 /// Sorts a body's statements into parameters, instances and equations.
 void Elaborator::collectBody(Frame &target) {
+  for (const ast::Parameter &parameter : target.decl->parameters)
+    define(target, parameter.name, parameter.range);
   for (const ast::Stmt &stmt : target.decl->body) {
     switch (stmt.kind) {
     case ast::StmtKind::Param:
-      for (const ast::Declared &declared : stmt.declared)
+      for (const ast::Declared &declared : stmt.declared) {
+        define(target, declared.name, declared.nameRange);
         target.paramDecls[declared.name] = {&declared, &stmt};
+      }
+      checkInitializer(stmt);
+      break;
+    case ast::StmtKind::Input:
+      define(target, stmt.declared[0].name, stmt.declared[0].nameRange);
       break;
     case ast::StmtKind::Return:
       target.returnStmt = &stmt;
@@ -55,15 +116,20 @@ void Elaborator::collectBody(Frame &target) {
           program.decls.count(value->name) &&
           program.decls.at(value->name)->kind == ast::DeclKind::Cell;
       if (makesInstance) {
+        define(target, stmt.targets[0].name, stmt.targets[0].range);
         Instance &instance = target.instances[stmt.targets[0].name];
         instance.cell = program.decls.at(value->name);
         instance.prefix = target.prefix + stmt.targets[0].name + ".";
         instance.range = stmt.range;
         continue;
       }
-      for (unsigned part = 0; part < stmt.targets.size(); ++part)
-        if (!stmt.targets[part].timeIndex)
-          target.locals[stmt.targets[part].name] = {&stmt, part};
+      for (unsigned part = 0; part < stmt.targets.size(); ++part) {
+        const ast::Target &item = stmt.targets[part];
+        if (item.timeIndex)
+          continue;
+        define(target, item.name, item.range);
+        target.locals[item.name] = {&stmt, part};
+      }
       break;
     }
     default:
@@ -362,6 +428,16 @@ Vals Elaborator::callCell(Instance &instance, const ast::Expr &call) {
                             call.operands.size() == 1 ? "is" : "are"));
     diags.note(cell.nameRange, fmt::format("`{}` is declared here", cell.name));
     return failed;
+  }
+  for (const Frame *caller : frames) {
+    if (caller->decl == &cell) {
+      diags.error(call.range,
+                  fmt::format("`{}` calls itself; cells are inlined, so a "
+                              "cell cannot call itself, directly or through "
+                              "other cells",
+                              cell.name));
+      return failed;
+    }
   }
   Vals args;
   for (const ast::ExprPtr &operand : call.operands) {

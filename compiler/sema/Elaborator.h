@@ -94,6 +94,8 @@ struct Frame {
   std::map<std::string, Instance> instances;
   std::map<std::string, std::unique_ptr<Instance>> directInstances;
   const ast::Stmt *returnStmt = nullptr;
+  /// Where each name of this scope is defined, to report a second one.
+  std::map<std::string, SourceRange> definitions;
 };
 
 /// The scan being built for one time axis.
@@ -126,6 +128,8 @@ public:
 private:
   // Frames and equations (Elaborator.cpp).
   void collectBody(Frame &frame);
+  void define(Frame &frame, const std::string &name, SourceRange range);
+  void checkInitializer(const ast::Stmt &stmt);
   Vals elaborateStmt(const ast::Stmt &stmt);
   Val lookupName(const std::string &name, SourceRange range);
   Val paramValue(const std::string &name, SourceRange range);
@@ -156,7 +160,11 @@ private:
   Val constant(double value, Dims dims, SourceRange range);
   ir::Value *use(const Val &val);
   ir::Builder &builder();
-  bool building() const { return function != nullptr; }
+  /// True while emitting IR: with a function to build into and no error
+  /// reported since, so that no op is ever built from a poisoned value.
+  bool building() const {
+    return function != nullptr && diags.errorCount() == errorsAtStart;
+  }
   std::vector<int64_t> concreteDims(const Dims &dims);
 
   // Models and time (ElaborateModel.cpp).
@@ -177,6 +185,7 @@ private:
   const Program &program;
   DiagnosticEngine &diags;
   ir::Function *function;
+  unsigned errorsAtStart = 0;
   std::unique_ptr<ir::Builder> topBuilder;
   std::unique_ptr<ir::Builder> bodyBuilder;
 

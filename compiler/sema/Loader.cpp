@@ -47,8 +47,16 @@ public:
         diags.error(importRange, fmt::format("cannot read imported file `{}`",
                                              path.string()));
       else
-        diags.errorWithoutLocation(
-            fmt::format("cannot read `{}`", path.string()));
+        diags.errorWithoutLocation(fmt::format(
+            "cannot read `{}`: {}", path.string(),
+            !fs::exists(path)        ? "no such file"
+            : fs::is_directory(path) ? "it is a folder"
+                                     : "permission denied"));
+      return nullptr;
+    }
+    if (sources.text(fileId).find('\0') != std::string::npos) {
+      diags.errorWithoutLocation(fmt::format(
+          "`{}` is not a model file: it holds binary data", path.string()));
       return nullptr;
     }
     auto module = syntax::parseModule(sources, fileId, diags);

@@ -69,6 +69,18 @@ void DiagnosticEngine::errorWithoutLocation(std::string message) {
 
 void DiagnosticEngine::report(Severity severity, SourceRange range,
                               std::string message) {
+  // A repeated diagnostic is dropped with its notes.
+  if (severity == Severity::Note) {
+    if (skippingNotes)
+      return;
+  } else {
+    std::string key = fmt::format("{}:{}:{}:{}:{}", range.begin.fileId,
+                                  range.begin.line, range.begin.column,
+                                  static_cast<int>(severity), message);
+    skippingNotes = !reported.insert(key).second;
+    if (skippingNotes)
+      return;
+  }
   if (severity == Severity::Error)
     ++errors;
   diagnostics.push_back({severity, range, std::move(message)});
@@ -102,8 +114,12 @@ std::string DiagnosticEngine::format(const Diagnostic &diagnostic) const {
 
   // Show the line, then a caret under the first character of the span and
   // tildes under the rest of it when it stays on this line.
-  std::string_view line = sources.lineText(begin.fileId, begin.line);
-  text += fmt::format("{}\n", line);
+  // Control bytes (as in a binary file) would garble the terminal.
+  std::string line(sources.lineText(begin.fileId, begin.line));
+  for (char &c : line)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
+      c = '?';
+  text += line + "\n";
   std::string marker;
   for (uint32_t col = 1; col < begin.column && col <= line.size(); ++col)
     marker += line[col - 1] == '\t' ? '\t' : ' ';

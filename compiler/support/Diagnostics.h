@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,11 @@ private:
 
   const SourceManager &sources;
   std::vector<Diagnostic> diagnostics;
+  /// Errors and warnings already reported, as `file:line:col:message`: a
+  /// cell checked on its own and again where it is called would otherwise
+  /// report the same problem twice.
+  std::set<std::string> reported;
+  bool skippingNotes = false;
   unsigned errors = 0;
   bool printImmediately = true;
 };

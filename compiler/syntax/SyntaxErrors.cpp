@@ -334,6 +334,8 @@ std::string describeCharacter(std::string_view text) {
   bool validUtf8 = length != 0 && length <= text.size() && lead < 0xf5;
   for (size_t i = 1; validUtf8 && i < length; ++i)
     validUtf8 = (static_cast<unsigned char>(text[i]) & 0xc0) == 0x80;
+  if (validUtf8 && text.substr(0, length) == "\xEF\xBB\xBF")
+    return "U+FEFF, a byte-order mark";
   if (validUtf8)
     return std::string(text.substr(0, length));
   return fmt::format("\\x{:02X}", lead);
