@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh fortunes
+ninja -C build -j"$(nproc)" weft
 mkdir -p runs
 # OpenBLAS 0.3.21 does not recognise some recent x86 processors and falls
 # back to its slowest (SSE3) kernels; name the AVX-512 or AVX2 kernels

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Weft needs (when any is missing) and builds
-# it in build/. Run as root on Debian 12. Extra packages may be named as
-# arguments (the main job adds `fortunes`, the text it trains on).
+# Installs the Debian packages Weft needs (when any is missing) and
+# configures the build in build/. Run as root on Debian 12. Extra packages
+# may be named as arguments (the main job adds `fortunes`, the text it
+# trains on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +23,3 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build -j"$(nproc)"

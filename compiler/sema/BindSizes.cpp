@@ -1,7 +1,7 @@
 // Binding a model's sizes from the shapes of arrays given for its
 // parameters and inputs, so that one model file runs at any size.
 #include "compiler/sema/Sema.h"
-#include "compiler/sema/Sizes.h"
+#include "compiler/sema/SizeExpr.h"
 
 #include <fmt/format.h>
 
@@ -12,40 +12,12 @@ namespace {
 /// Evaluates a size expression; unbound names stay symbols.
 std::optional<Size> symbolicSize(const ast::Expr &expr,
                                  const SizeBindings &sizes) {
-  switch (expr.kind) {
-  case ast::ExprKind::Number:
-    return Size::constant(static_cast<int64_t>(expr.number));
-  case ast::ExprKind::Name: {
-    auto found = sizes.find(expr.name);
-    return found == sizes.end() ? Size::symbol(expr.name)
+  auto lookup = [&](const std::string &name) -> std::optional<Size> {
+    auto found = sizes.find(name);
+    return found == sizes.end() ? Size::symbol(name)
                                 : Size::constant(found->second);
-  }
-  case ast::ExprKind::Unary: {
-    auto operand = symbolicSize(*expr.operands[0], sizes);
-    return operand ? std::optional(Size::constant(0) - *operand)
-                   : std::nullopt;
-  }
-  case ast::ExprKind::Binary: {
-    auto lhs = symbolicSize(*expr.operands[0], sizes);
-    auto rhs = symbolicSize(*expr.operands[1], sizes);
-    if (!lhs || !rhs)
-      return std::nullopt;
-    switch (expr.binaryOp) {
-    case ast::BinaryOp::Add:
-      return *lhs + *rhs;
-    case ast::BinaryOp::Sub:
-      return *lhs - *rhs;
-    case ast::BinaryOp::Mul:
-      return *lhs * *rhs;
-    case ast::BinaryOp::Div:
-      return lhs->divide(*rhs);
-    default:
-      return std::nullopt;
-    }
-  }
-  default:
-    return std::nullopt;
-  }
+  };
+  return evaluateSizeExpr(expr, lookup, nullptr);
 }
 
 /// One declared size paired with the number an array has there.

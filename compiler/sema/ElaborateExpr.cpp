@@ -264,14 +264,19 @@ Val Elaborator::elaborateSlice(const ast::Expr &expr, const Val &base) {
   if (!begin || !end)
     return Val::poisoned();
   Size length = *end - *begin;
-  std::optional<int64_t> lengthValue = length.value();
-  std::optional<int64_t> past = (*end - base.dims[0]).value();
-  if ((lengthValue && *lengthValue <= 0) || (past && *past > 0) ||
-      (begin->value() && *begin->value() < 0)) {
+  bool empty = length.value() ? *length.value() <= 0
+                              : (Size::constant(1) - length).isKnownPositive();
+  bool pastEnd = (*end - base.dims[0]).isKnownPositive();
+  bool beforeStart = begin->value() && *begin->value() < 0;
+  if (empty || pastEnd || beforeStart) {
     diags.error(index.range,
-                fmt::format("the slice {}:{} does not fit in a dimension of "
-                            "size {}",
-                            begin->str(), end->str(), base.dims[0].str()));
+                empty ? fmt::format("the slice {}:{} is empty: its end must "
+                                    "come after its start",
+                                    begin->str(), end->str())
+                      : fmt::format("the slice {}:{} does not fit in a "
+                                    "dimension of size {}",
+                                    begin->str(), end->str(),
+                                    base.dims[0].str()));
     return Val::poisoned();
   }
   Val val = base;
@@ -375,7 +380,16 @@ Vals Elaborator::elaborateCall(const ast::Expr &expr) {
                             expr.name));
     return {Val::poisoned()};
   }
-  diags.error(expr.nameRange, fmt::format("unknown function `{}`", expr.name));
+  std::vector<std::string> known = {"sigmoid", "tanh",          "exp",
+                                    "log",     "softmax",       "sum",
+                                    "mean",    "cross_entropy", "zeros"};
+  for (const auto &[name, declared] : program.decls)
+    known.push_back(name);
+  for (const auto &[name, instance] : current.instances)
+    known.push_back(name);
+  diags.error(expr.nameRange,
+              fmt::format("unknown function `{}`{}", expr.name,
+                          suggestion(expr.name, known)));
   return {Val::poisoned()};
 }
 

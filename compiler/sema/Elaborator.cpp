@@ -1,6 +1,7 @@
 // Frames, equations and cells: name lookup, demand-driven evaluation of
 // equations with cycle detection, size evaluation, and cell instantiation.
 #include "compiler/sema/Elaborator.h"
+#include "compiler/sema/SizeExpr.h"
 
 #include <fmt/format.h>
 
@@ -23,6 +24,20 @@ size_t editDistance(const std::string &a, const std::string &b) {
     }
   }
   return row[b.size()];
+}
+
+std::string suggestion(const std::string &name,
+                       const std::vector<std::string> &known) {
+  std::string best;
+  size_t bestDistance = std::max<size_t>(2, name.size() / 3) + 1;
+  for (const std::string &candidate : known) {
+    size_t distance = editDistance(name, candidate);
+    if (distance < bestDistance && candidate.size() > 1) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best.empty() ? "" : fmt::format("; did you mean `{}`?", best);
 }
 
 Elaborator::Elaborator(const Program &program, DiagnosticEngine &diags,
@@ -200,18 +215,8 @@ void Elaborator::reportUnknown(const std::string &name, SourceRange range) {
     for (const auto &[known_name, stream] : streams)
       known.push_back(known_name);
   }
-  std::string best;
-  size_t bestDistance = std::max<size_t>(2, name.size() / 3) + 1;
-  for (const std::string &candidate : known) {
-    size_t distance = editDistance(name, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  std::string message = fmt::format("unknown name `{}`", name);
-  if (!best.empty())
-    message += fmt::format("; did you mean `{}`?", best);
+  std::string message =
+      fmt::format("unknown name `{}`{}", name, suggestion(name, known));
   diags.error(range, message);
 }
 
@@ -246,6 +251,19 @@ Val Elaborator::lookupName(const std::string &name, SourceRange range) {
   if (auto size = current.sizes.find(name); size != current.sizes.end()) {
     std::optional<int64_t> value = size->second.value();
     return constant(value ? static_cast<double>(*value) : 0.0, {}, range);
+  }
+  if (auto decl = program.decls.find(name); decl != program.decls.end()) {
+    diags.error(range,
+                fmt::format("`{}` is a {}; {}", name,
+                            decl->second->kind == ast::DeclKind::Cell
+                                ? "cell"
+                                : "model",
+                            decl->second->kind == ast::DeclKind::Cell
+                                ? fmt::format("call it, or make an instance "
+                                              "with `a = {}()`",
+                                              name)
+                                : "a model cannot be used in an expression"));
+    return Val::poisoned();
   }
   if (current.instances.count(name)) {
     diags.error(range, fmt::format("`{}` is a cell instance; call it with "
@@ -289,56 +307,13 @@ Val Elaborator::paramValue(const std::string &name, SourceRange range) {
 }
 
 std::optional<Size> Elaborator::evaluateSize(const ast::Expr &expr) {
-  switch (expr.kind) {
-  case ast::ExprKind::Number:
-    if (!expr.isInteger || expr.number < 0) {
-      diags.error(expr.range, "a size must be a whole number");
-      return std::nullopt;
-    }
-    return Size::constant(static_cast<int64_t>(expr.number));
-  case ast::ExprKind::Name: {
-    auto found = frame().sizes.find(expr.name);
-    if (found != frame().sizes.end())
-      return found->second;
-    diags.error(expr.range, fmt::format("unknown size `{}`", expr.name));
-    return std::nullopt;
-  }
-  case ast::ExprKind::Unary: {
-    std::optional<Size> operand = evaluateSize(*expr.operands[0]);
-    if (!operand)
-      return std::nullopt;
-    return Size::constant(0) - *operand;
-  }
-  case ast::ExprKind::Binary: {
-    std::optional<Size> lhs = evaluateSize(*expr.operands[0]);
-    std::optional<Size> rhs = evaluateSize(*expr.operands[1]);
-    if (!lhs || !rhs)
-      return std::nullopt;
-    switch (expr.binaryOp) {
-    case ast::BinaryOp::Add:
-      return *lhs + *rhs;
-    case ast::BinaryOp::Sub:
-      return *lhs - *rhs;
-    case ast::BinaryOp::Mul:
-      return *lhs * *rhs;
-    case ast::BinaryOp::Div:
-      if (std::optional<Size> quotient = lhs->divide(*rhs))
-        return quotient;
-      diags.error(expr.range,
-                  fmt::format("`{}` is not a multiple of `{}`", lhs->str(),
-                              rhs->str()));
-      return std::nullopt;
-    case ast::BinaryOp::MatMul:
-      break;
-    }
-    break;
-  }
-  default:
-    break;
-  }
-  diags.error(expr.range, "expected a size: a whole number, a size name, or "
-                          "`+ - * /` of these");
-  return std::nullopt;
+  const std::map<std::string, Size> &sizes = frame().sizes;
+  auto lookup = [&](const std::string &name) -> std::optional<Size> {
+    auto found = sizes.find(name);
+    return found == sizes.end() ? std::nullopt
+                                : std::optional<Size>(found->second);
+  };
+  return evaluateSizeExpr(expr, lookup, &diags);
 }
 
 std::optional<Dims> Elaborator::evaluateDims(const ast::TypeExpr &type) {

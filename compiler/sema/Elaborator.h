@@ -209,5 +209,9 @@ private:
 
 /// Edit distance, for "did you mean" suggestions.
 size_t editDistance(const std::string &a, const std::string &b);
+/// `; did you mean `x`?` for the known name nearest to `name`, if any is
+/// near enough; else an empty string.
+std::string suggestion(const std::string &name,
+                       const std::vector<std::string> &known);
 
 } // namespace weft::sema

@@ -67,6 +67,15 @@ bool Size::isConstant() const {
   return terms.empty() || (terms.size() == 1 && terms.begin()->first.empty());
 }
 
+bool Size::isKnownPositive() const {
+  if (terms.empty())
+    return false;
+  for (const auto &[monomial, coefficient] : terms)
+    if (coefficient <= 0)
+      return false;
+  return true;
+}
+
 std::optional<int64_t> Size::value() const {
   if (!isConstant())
     return std::nullopt;

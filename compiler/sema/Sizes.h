@@ -26,6 +26,9 @@ public:
   bool operator==(const Size &other) const { return terms == other.terms; }
 
   bool isConstant() const;
+  /// True when this is at least 1 for every size at least 1: a non-zero
+  /// sum of terms with positive coefficients.
+  bool isKnownPositive() const;
   /// The value when constant.
   std::optional<int64_t> value() const;
   /// The single symbol when this is exactly one name with coefficient 1.

@@ -1,0 +1,76 @@
+// Evaluation of size expressions.
+#include "compiler/sema/SizeExpr.h"
+
+#include <fmt/format.h>
+
+namespace weft::sema {
+
+namespace {
+
+std::optional<Size> fail(DiagnosticEngine *diags, SourceRange range,
+                         std::string message) {
+  if (diags)
+    diags->error(range, std::move(message));
+  return std::nullopt;
+}
+
+std::optional<Size> combine(const ast::Expr &expr, const Size &lhs,
+                            const Size &rhs, DiagnosticEngine *diags) {
+  switch (expr.binaryOp) {
+  case ast::BinaryOp::Add:
+    return lhs + rhs;
+  case ast::BinaryOp::Sub:
+    return lhs - rhs;
+  case ast::BinaryOp::Mul:
+    return lhs * rhs;
+  case ast::BinaryOp::Div:
+    if (std::optional<Size> quotient = lhs.divide(rhs))
+      return quotient;
+    return fail(diags, expr.range,
+                fmt::format("`{}` is not a multiple of `{}`", lhs.str(),
+                            rhs.str()));
+  case ast::BinaryOp::MatMul:
+    break;
+  }
+  return fail(diags, expr.range, "`@` is not a size operation");
+}
+
+} // namespace
+
+std::optional<Size> evaluateSizeExpr(const ast::Expr &expr,
+                                     const SizeLookup &lookup,
+                                     DiagnosticEngine *diags) {
+  switch (expr.kind) {
+  case ast::ExprKind::Number:
+    if (!expr.isInteger || expr.number < 0)
+      return fail(diags, expr.range, "a size must be a whole number");
+    return Size::constant(static_cast<int64_t>(expr.number));
+  case ast::ExprKind::Name:
+    if (std::optional<Size> size = lookup(expr.name))
+      return size;
+    return fail(diags, expr.range,
+                fmt::format("unknown size `{}`", expr.name));
+  case ast::ExprKind::Unary: {
+    std::optional<Size> operand =
+        evaluateSizeExpr(*expr.operands[0], lookup, diags);
+    if (!operand)
+      return std::nullopt;
+    return Size::constant(0) - *operand;
+  }
+  case ast::ExprKind::Binary: {
+    std::optional<Size> lhs =
+        evaluateSizeExpr(*expr.operands[0], lookup, diags);
+    std::optional<Size> rhs =
+        evaluateSizeExpr(*expr.operands[1], lookup, diags);
+    if (!lhs || !rhs)
+      return std::nullopt;
+    return combine(expr, *lhs, *rhs, diags);
+  }
+  default:
+    return fail(diags, expr.range,
+                "expected a size: a whole number, a size name, or "
+                "`+ - * /` of these");
+  }
+}
+
+} // namespace weft::sema
