@@ -33,7 +33,8 @@ std::string formatProgress(const ProgressReport &report) {
   std::string line = fmt::format("step {}", report.step);
   if (report.totalSteps > 0)
     line += fmt::format("/{}", report.totalSteps);
-  line += fmt::format("  train {:.4f}", report.trainLoss);
+  if (report.trainLoss)
+    line += fmt::format("  train {:.4f}", *report.trainLoss);
   if (report.validationLoss)
     line += fmt::format("  val {:.4f}", *report.validationLoss);
   line += fmt::format("  {} chars/s", formatRate(report.charactersPerSecond));

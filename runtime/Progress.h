@@ -13,7 +13,7 @@ namespace weft::runtime {
 struct ProgressReport {
   int64_t step = 0;
   int64_t totalSteps = 0; ///< 0 or less when training runs for a time.
-  double trainLoss = 0;
+  std::optional<double> trainLoss; ///< Absent before the first step.
   std::optional<double> validationLoss;
   double charactersPerSecond = 0;
   std::optional<double> remainingSeconds; ///< Absent: no ETA shown.

@@ -4,6 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <exception>
+
 int main(int argc, char **argv) {
   using namespace weft::driver;
   CLI::App app{"Weft: a compiler for recurrent neural networks"};
@@ -82,16 +85,28 @@ int main(int argc, char **argv) {
   }
   weft::runtime::setComputeThreads(threads);
 
-  if (*check)
-    return checkCommand(checkFiles);
-  if (*runApp) {
-    run.useDouble = runType == "f64";
-    return runCommand(run);
+  // A bug in the compiler must not end in a crash without a word.
+  try {
+    if (*check)
+      return checkCommand(checkFiles);
+    if (*runApp) {
+      run.useDouble = runType == "f64";
+      return runCommand(run);
+    }
+    if (*trainApp)
+      return trainCommand(train);
+  } catch (const std::exception &error) {
+    std::fprintf(stderr, "weft: internal error: %s\n", error.what());
+    return 1;
   }
-  if (*trainApp)
-    return trainCommand(train);
-  if (!emit.stage.empty() && !emit.file.empty())
-    return emitCommand(emit);
+  if (!emit.stage.empty() && !emit.file.empty()) {
+    try {
+      return emitCommand(emit);
+    } catch (const std::exception &error) {
+      std::fprintf(stderr, "weft: internal error: %s\n", error.what());
+      return 1;
+    }
+  }
   if (!emit.file.empty() || !emit.stage.empty())
     std::fputs(emit.file.empty()
                    ? "weft: error: `--emit` needs a model file\n"

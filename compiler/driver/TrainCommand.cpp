@@ -113,7 +113,8 @@ private:
   void copyTokens(const runtime::TokenWindow &window,
                   codegen::Instance &instance);
   void copyParams(codegen::Instance &target);
-  void report(int64_t step, double trainLoss, std::optional<double> val,
+  void report(int64_t step, std::optional<double> trainLoss,
+              std::optional<double> val,
               double elapsed, int64_t characters);
 
   const TrainOptions &options;
@@ -242,7 +243,8 @@ std::string Trainer::sample(std::string *error) {
   return text;
 }
 
-void Trainer::report(int64_t step, double trainLoss, std::optional<double> val,
+void Trainer::report(int64_t step, std::optional<double> trainLoss,
+                     std::optional<double> val,
                      double elapsed, int64_t characters) {
   runtime::ProgressReport progress;
   progress.step = step;
@@ -260,9 +262,9 @@ void Trainer::report(int64_t step, double trainLoss, std::optional<double> val,
   std::printf("%s\n", runtime::formatProgress(progress).c_str());
   std::fflush(stdout);
   if (metrics) {
-    nlohmann::json record = {{"step", step},
-                             {"train_loss", trainLoss},
-                             {"elapsed_s", elapsed}};
+    nlohmann::json record = {{"step", step}, {"elapsed_s", elapsed}};
+    if (trainLoss)
+      record["train_loss"] = *trainLoss;
     if (val)
       record["val_loss"] = *val;
     std::string ignored;
@@ -277,7 +279,7 @@ int Trainer::run() {
   auto elapsed = [&] {
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
-  double trainLoss = std::log(static_cast<double>(shape.tokens->vocab));
+  std::optional<double> trainLoss;
   int64_t step = 0;
   for (;; ++step) {
     bool last = (options.steps && step >= *options.steps) ||
@@ -292,10 +294,10 @@ int Trainer::run() {
     if (last)
       break;
     trainLoss = trainStep(batcher.next());
-    if (!std::isfinite(trainLoss)) {
+    if (!std::isfinite(*trainLoss)) {
       std::fprintf(stderr, "weft: error: the training loss became %f at "
                            "step %lld\n",
-                   trainLoss, static_cast<long long>(step));
+                   *trainLoss, static_cast<long long>(step));
       return 1;
     }
   }

@@ -298,6 +298,8 @@ Val Elaborator::elaborateReduce(const ast::Expr &expr) {
                               "`loss`");
     return Val::poisoned();
   }
+  if (undeclaredAxes.count(binder.name))
+    return Val::poisoned();
   if (expr.binders.size() != 1 || !isTimeAxis(binder.name)) {
     // TODO: reductions over named indices need index notation in the IR.
     diags.error(binder.range, "a reduction over named indices is not "

@@ -39,6 +39,16 @@ TimeIndex splitTimeIndex(const ast::Expr &expr,
 
 } // namespace
 
+/// Reports an undeclared time index once; later uses of it stay quiet.
+void Elaborator::reportUndeclaredAxis(const std::string &name,
+                                      SourceRange range) {
+  if (!undeclaredAxes.insert(name).second)
+    return;
+  diags.error(range, fmt::format("`{}` is not a time index; declare it with "
+                                 "`time {} < N`",
+                                 name, name));
+}
+
 bool Elaborator::isTimeAxis(const std::string &name) const {
   return axes.count(name) != 0;
 }
@@ -97,10 +107,7 @@ void Elaborator::collectModel(const ast::Decl &model) {
       input.stmt = &stmt;
       input.axis = stmt.timeIndex;
       if (!input.axis.empty() && !axes.count(input.axis))
-        diags.error(stmt.range,
-                    fmt::format("`{}` is not a time index; declare it with "
-                                "`time {} < N`",
-                                input.axis, input.axis));
+        reportUndeclaredAxis(input.axis, stmt.range);
       inputs[stmt.declared[0].name] = input;
     }
     if (stmt.kind != ast::StmtKind::Equation)
@@ -110,6 +117,12 @@ void Elaborator::collectModel(const ast::Decl &model) {
       if (!target.timeIndex)
         continue;
       TimeIndex index = splitTimeIndex(*target.timeIndex, axes);
+      const ast::Expr &written = *target.timeIndex;
+      if (written.kind == ast::ExprKind::Name && !axes.count(written.name) &&
+          !modelFrame->sizes.count(written.name)) {
+        reportUndeclaredAxis(written.name, written.range);
+        continue;
+      }
       Stream &stream = streams[target.name];
       stream.name = target.name;
       if (!index.axis.empty() && !index.offsetExpr) {
@@ -135,7 +148,9 @@ void Elaborator::collectModel(const ast::Decl &model) {
     }
   }
   for (auto &[name, stream] : streams) {
-    if (!stream.stmt && !stream.body && stream.initial)
+    // An undeclared time index was reported already.
+    bool undeclared = !undeclaredAxes.empty();
+    if (!stream.stmt && !stream.body && stream.initial && !undeclared)
       diags.error(stream.initial->range,
                   fmt::format("`{}[-1]` is given but no equation `{}[t] = "
                               "...` defines the stream",
@@ -188,6 +203,13 @@ Val Elaborator::buildInput(const ast::Stmt &stmt) {
 /// `name[index]` for a stream or a stream input.
 Val Elaborator::timeAccess(const std::string &name,
                            const ast::Expr &indexExpr, SourceRange range) {
+  // Uses of an undeclared time index were reported with its declaration.
+  const std::string &streamAxis =
+      inputs.count(name) ? inputs.at(name).axis : streams.at(name).axis;
+  if (!axes.count(streamAxis) ||
+      (indexExpr.kind == ast::ExprKind::Name &&
+       undeclaredAxes.count(indexExpr.name)))
+    return Val::poisoned();
   TimeIndex index = splitTimeIndex(indexExpr, axes);
   if (index.axis.empty()) {
     // A fixed step, such as `h[T - 1]`, read from the whole stream.
@@ -356,7 +378,11 @@ Val Elaborator::stepValue(const std::string &name, SourceRange range) {
 Val Elaborator::stackedStream(const std::string &name, SourceRange range) {
   if (auto found = stacked.find(name); found != stacked.end())
     return found->second;
-  TimeAxis &axis = axes.at(streams.at(name).axis);
+  // A stream without an equation over a declared index was reported.
+  auto axisFound = axes.find(streams.at(name).axis);
+  if (axisFound == axes.end())
+    return Val::poisoned();
+  TimeAxis &axis = axisFound->second;
   if (axis.building) {
     diags.error(range, fmt::format("the whole stream `{}` is used while its "
                                    "own steps are computed",

@@ -2,6 +2,7 @@
 // equations with cycle detection, size evaluation, and cell instantiation.
 #include "compiler/sema/Elaborator.h"
 #include "compiler/sema/SizeExpr.h"
+#include "compiler/syntax/AstPrinter.h"
 
 #include <fmt/format.h>
 
@@ -376,12 +377,13 @@ bool Elaborator::bindArgument(Frame &callee, const ast::TypeExpr &type,
     if (!(*expected == arg.dims[i])) {
       diags.error(range,
                   fmt::format("argument `{}` of `{}` has shape {}, but the "
-                              "cell expects size `{}` = {} in dimension {}",
+                              "cell expects `{}`{} in dimension {}",
                               argName, callee.decl->name, formatDims(arg.dims),
-                              dim.kind == ast::ExprKind::Name
-                                  ? dim.name
-                                  : expected->str(),
-                              expected->str(), i + 1));
+                              syntax::printExpr(dim),
+                              syntax::printExpr(dim) == expected->str()
+                                  ? ""
+                                  : fmt::format(" = {}", expected->str()),
+                              i + 1));
       diags.note(type.range, "the argument's type is declared here");
       return false;
     }

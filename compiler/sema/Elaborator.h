@@ -181,6 +181,7 @@ private:
   Val buildInput(const ast::Stmt &stmt);
   Val buildLoss(const ast::Stmt &stmt);
   bool isTimeAxis(const std::string &name) const;
+  void reportUndeclaredAxis(const std::string &name, SourceRange range);
 
   const Program &program;
   DiagnosticEngine &diags;
@@ -198,6 +199,7 @@ private:
   Frame *modelFrame = nullptr;
   ModelInfo *info = nullptr;
   std::map<std::string, TimeAxis> axes;
+  std::set<std::string> undeclaredAxes;
   std::map<std::string, Stream> streams;
   std::vector<std::string> streamOrder;
   std::map<const ast::Expr *, std::string> reductionStreams;
