@@ -35,6 +35,7 @@ struct TrainOptions {
   std::optional<int64_t> steps;
   uint64_t seed = 0;
   std::string metricsPath;
+  std::string checkpointDir;
   std::vector<std::string> sizes;
   int64_t batch = 32;
   double learningRate = 2e-3;

@@ -57,6 +57,8 @@ int main(int argc, char **argv) {
   trainApp->add_option("--seed", train.seed, "random seed");
   trainApp->add_option("--metrics", train.metricsPath,
                        "write one JSON object per line here");
+  trainApp->add_option("--checkpoint", train.checkpointDir,
+                       "write the parameters here at every validation");
   trainApp->add_option("--set", train.sizes, "bind a size: NAME=N");
   trainApp->add_option("--batch", train.batch, "windows per step")
       ->check(CLI::PositiveNumber);

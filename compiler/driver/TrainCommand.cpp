@@ -4,6 +4,7 @@
 // periodic validation, and a generated sample at the end.
 #include "compiler/driver/Commands.h"
 #include "compiler/driver/Pipeline.h"
+#include "runtime/Checkpoint.h"
 #include "runtime/Corpus.h"
 #include "runtime/Initializers.h"
 #include "runtime/Metrics.h"
@@ -113,6 +114,7 @@ private:
   void copyTokens(const runtime::TokenWindow &window,
                   codegen::Instance &instance);
   void copyParams(codegen::Instance &target);
+  bool checkpoint(int64_t step, std::string *error);
   void report(int64_t step, std::optional<double> trainLoss,
               std::optional<double> val,
               double elapsed, int64_t characters);
@@ -171,6 +173,21 @@ void Trainer::copyParams(codegen::Instance &target) {
   for (const sema::ParamInfo &param : trainProgram.info.params)
     std::memcpy(target.buffer(param.name), trainInstance.buffer(param.name),
                 trainInstance.elements(param.name) * sizeof(float));
+}
+
+/// Saves every parameter as `<checkpoint>/step-<N>/<name>.npy`, ready for
+/// `weft run --params <checkpoint>/latest`.
+bool Trainer::checkpoint(int64_t step, std::string *error) {
+  if (options.checkpointDir.empty())
+    return true;
+  runtime::NamedArrays arrays;
+  for (const sema::ParamInfo &param : trainProgram.info.params) {
+    auto *values = static_cast<const float *>(trainInstance.buffer(param.name));
+    size_t count = trainInstance.elements(param.name);
+    arrays.push_back({param.name, runtime::NpyArray::fromFloats(
+                                      param.shape, {values, count})});
+  }
+  return runtime::writeCheckpoint(options.checkpointDir, step, arrays, error);
 }
 
 /// One step: forward and backward over a window, the carried state kept
@@ -287,6 +304,10 @@ int Trainer::run() {
     if (step % options.evalEvery == 0 || last) {
       std::optional<double> val = validationLoss(&error);
       report(step, trainLoss, val, elapsed(), step * options.batch * length);
+      if (!checkpoint(step, &error)) {
+        std::fprintf(stderr, "weft: error: %s\n", error.c_str());
+        return 1;
+      }
     } else if (step % 50 == 0) {
       report(step, trainLoss, std::nullopt, elapsed(),
              step * options.batch * length);

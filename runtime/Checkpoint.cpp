@@ -1,0 +1,65 @@
+// Writing checkpoints so that a crash at any moment leaves a whole one.
+#include "runtime/Checkpoint.h"
+#include "runtime/Error.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace weft::runtime {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Removes every `step-*` folder but the newest `keep`.
+void removeOldCheckpoints(const fs::path &dir, size_t keep) {
+  std::vector<fs::path> steps;
+  std::error_code ignored;
+  for (const auto &entry : fs::directory_iterator(dir, ignored)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && entry.is_directory(ignored))
+      steps.push_back(entry.path());
+  }
+  std::sort(steps.begin(), steps.end());
+  for (size_t i = 0; i + keep < steps.size(); ++i)
+    fs::remove_all(steps[i], ignored);
+}
+
+} // namespace
+
+bool writeCheckpoint(const std::string &dir, int64_t step,
+                     const NamedArrays &arrays, std::string *error) {
+  std::error_code failure;
+  fs::path root(dir);
+  fs::create_directories(root, failure);
+  if (failure)
+    return fail(error, fmt::format("cannot create the checkpoint folder "
+                                   "`{}`: {}",
+                                   dir, failure.message()));
+  // Zero-padded so that the names sort by step.
+  std::string name = fmt::format("step-{:09d}", step);
+  fs::path partial = root / (name + ".partial");
+  fs::remove_all(partial, failure);
+  fs::create_directories(partial, failure);
+  for (const auto &[arrayName, array] : arrays)
+    if (!writeNpy((partial / (arrayName + ".npy")).string(), array, error))
+      return false;
+
+  fs::path complete = root / name;
+  fs::remove_all(complete, failure);
+  fs::rename(partial, complete, failure);
+  fs::path link = root / "latest.new";
+  fs::remove(link, failure);
+  fs::create_directory_symlink(name, link, failure);
+  if (!failure)
+    fs::rename(link, root / "latest", failure);
+  if (failure)
+    return fail(error, fmt::format("cannot write the checkpoint `{}`: {}",
+                                   complete.string(), failure.message()));
+  removeOldCheckpoints(root, 2);
+  return true;
+}
+
+} // namespace weft::runtime
