@@ -12,7 +12,7 @@ namespace weft::runtime {
 /// Where training stands when a progress line is printed.
 struct ProgressReport {
   int64_t step = 0;
-  int64_t totalSteps = 0; ///< 0 or less when training runs for a time.
+  int64_t totalSteps = 0;          ///< 0 or less when training runs for a time.
   std::optional<double> trainLoss; ///< Absent before the first step.
   std::optional<double> validationLoss;
   double charactersPerSecond = 0;

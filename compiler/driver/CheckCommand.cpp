@@ -16,9 +16,8 @@ int checkCommand(const std::vector<std::string> &files) {
   int status = 0;
   for (const std::string &file : files) {
     Compilation compilation;
-    compilation.program = sema::loadProgram(file, findStdlib(),
-                                            compilation.sources,
-                                            *compilation.diags);
+    compilation.program = sema::loadProgram(
+        file, findStdlib(), compilation.sources, *compilation.diags);
     if (!compilation.program ||
         !sema::checkProgram(*compilation.program, *compilation.diags))
       status = 1;

@@ -66,17 +66,21 @@ int main(int argc, char **argv) {
       ->check(CLI::PositiveNumber);
   trainApp->add_option("--clip", train.clip, "global gradient-norm limit")
       ->check(CLI::PositiveNumber);
-  trainApp->add_option("--seconds", train.maxSeconds,
-                       "stop after this much training time")
+  trainApp
+      ->add_option("--seconds", train.maxSeconds,
+                   "stop after this much training time")
       ->check(CLI::PositiveNumber);
-  trainApp->add_option("--eval-every", train.evalEvery,
-                       "validate every this many steps")
+  trainApp
+      ->add_option("--eval-every", train.evalEvery,
+                   "validate every this many steps")
       ->check(CLI::PositiveNumber);
-  trainApp->add_option("--sample", train.sampleLength,
-                       "characters of text to generate at the end")
+  trainApp
+      ->add_option("--sample", train.sampleLength,
+                   "characters of text to generate at the end")
       ->check(CLI::NonNegativeNumber);
-  trainApp->add_option("--temperature", train.temperature,
-                       "sampling temperature; 0 picks the likeliest")
+  trainApp
+      ->add_option("--temperature", train.temperature,
+                   "sampling temperature; 0 picks the likeliest")
       ->check(CLI::NonNegativeNumber);
 
   try {

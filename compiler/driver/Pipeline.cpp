@@ -20,8 +20,8 @@ std::string findStdlib() {
   std::error_code error;
   fs::path self = fs::read_symlink("/proc/self/exe", error);
   if (!error) {
-    fs::path installed = self.parent_path() / ".." / "share" / "weft" /
-                         "stdlib";
+    fs::path installed =
+        self.parent_path() / ".." / "share" / "weft" / "stdlib";
     if (fs::is_directory(installed))
       return installed.string();
   }
@@ -37,9 +37,10 @@ static bool parseSizeOptions(const std::vector<std::string> &options,
     int64_t value = 0;
     const char *begin = option.data() + equals + 1;
     const char *end = option.data() + option.size();
-    auto parsed = equals == std::string::npos
-                      ? std::from_chars_result{begin, std::errc::invalid_argument}
-                      : std::from_chars(begin, end, value);
+    auto parsed =
+        equals == std::string::npos
+            ? std::from_chars_result{begin, std::errc::invalid_argument}
+            : std::from_chars(begin, end, value);
     if (equals == 0 || parsed.ec != std::errc() || parsed.ptr != end ||
         value <= 0) {
       diags.errorWithoutLocation(fmt::format(
@@ -73,9 +74,9 @@ bool Compilation::bindSizeOptions(const std::vector<std::string> &options) {
         model->parameters.begin(), model->parameters.end(),
         [&](const ast::Parameter &size) { return size.name == name; });
     if (!known) {
-      diags->errorWithoutLocation(fmt::format(
-          "`--set {}={}`: model `{}` has no size `{}`", name, value,
-          model->name, name));
+      diags->errorWithoutLocation(
+          fmt::format("`--set {}={}`: model `{}` has no size `{}`", name, value,
+                      model->name, name));
       return false;
     }
   }

@@ -73,12 +73,11 @@ bool writeValue(const std::string &path, const ir::Type &type,
   for (int64_t dim : shape)
     count *= dim;
   NpyArray array =
-      useDouble ? NpyArray::fromDoubles(
-                      shape, {static_cast<const double *>(buffer),
-                              static_cast<size_t>(count)})
-                : NpyArray::fromFloats(shape,
-                                       {static_cast<const float *>(buffer),
-                                        static_cast<size_t>(count)});
+      useDouble
+          ? NpyArray::fromDoubles(shape, {static_cast<const double *>(buffer),
+                                          static_cast<size_t>(count)})
+          : NpyArray::fromFloats(shape, {static_cast<const float *>(buffer),
+                                         static_cast<size_t>(count)});
   std::string problem;
   if (runtime::writeNpy(path, array, &problem))
     return true;
@@ -119,12 +118,11 @@ std::optional<int64_t> batchSize(const sema::ModelInfo &info,
 }
 
 /// Checks that token ids are integers below the vocabulary size.
-bool checkTokens(const std::string &path, const NpyArray &array,
-                 int64_t vocab, DiagnosticEngine &diags) {
+bool checkTokens(const std::string &path, const NpyArray &array, int64_t vocab,
+                 DiagnosticEngine &diags) {
   if (array.dtype != NpyArray::DType::I64) {
-    diags.errorWithoutLocation(
-        fmt::format("`{}` holds token ids, which must be integers (int64)",
-                    path));
+    diags.errorWithoutLocation(fmt::format(
+        "`{}` holds token ids, which must be integers (int64)", path));
     return false;
   }
   for (int64_t id : array.toInt64s()) {
@@ -154,8 +152,8 @@ int runCommand(const RunOptions &options) {
     shapes.params[name] = array.shape;
   for (const auto &[name, array] : inputs)
     shapes.inputs[name] = array.shape;
-  if (!sema::bindSizesFromArrays(*compilation.model, shapes,
-                                 compilation.sizes, diags) ||
+  if (!sema::bindSizesFromArrays(*compilation.model, shapes, compilation.sizes,
+                                 diags) ||
       !compilation.build(true))
     return 1;
 
@@ -206,8 +204,8 @@ int runCommand(const RunOptions &options) {
     if (!array)
       return 1;
     std::string path = (fs::path(options.inputsDir) / input.name).string();
-    if (input.isToken && !checkTokens(path + ".npy", *array, input.vocab,
-                                      diags))
+    if (input.isToken &&
+        !checkTokens(path + ".npy", *array, input.vocab, diags))
       return 1;
     copyIn(*array, instance.buffer(input.name), input.isToken,
            options.useDouble);

@@ -116,8 +116,7 @@ private:
   void copyParams(codegen::Instance &target);
   bool checkpoint(int64_t step, std::string *error);
   void report(int64_t step, std::optional<double> trainLoss,
-              std::optional<double> val,
-              double elapsed, int64_t characters);
+              std::optional<double> val, double elapsed, int64_t characters);
 
   const TrainOptions &options;
   Compilation &trainProgram;
@@ -139,8 +138,8 @@ bool Trainer::initializeParams(std::string *error) {
         static_cast<float *>(trainInstance.buffer("grad_" + param.name));
     size_t count = trainInstance.elements(param.name);
     std::span<float> span(values, count);
-    if (!runtime::initialize(param.init, param.initArgs, param.shape, span,
-                             rng, error)) {
+    if (!runtime::initialize(param.init, param.initArgs, param.shape, span, rng,
+                             error)) {
       *error = fmt::format("parameter `{}`: {}", param.name, *error);
       return false;
     }
@@ -261,8 +260,8 @@ std::string Trainer::sample(std::string *error) {
 }
 
 void Trainer::report(int64_t step, std::optional<double> trainLoss,
-                     std::optional<double> val,
-                     double elapsed, int64_t characters) {
+                     std::optional<double> val, double elapsed,
+                     int64_t characters) {
   runtime::ProgressReport progress;
   progress.step = step;
   progress.totalSteps = options.steps.value_or(0);
@@ -272,8 +271,7 @@ void Trainer::report(int64_t step, std::optional<double> trainLoss,
   // The time left is the time limit's, or the steps' when they end first.
   double remaining = options.maxSeconds - elapsed;
   if (options.steps && step > 0)
-    remaining = std::min(remaining,
-                         elapsed / step * (*options.steps - step));
+    remaining = std::min(remaining, elapsed / step * (*options.steps - step));
   if (!options.steps || step > 0)
     progress.remainingSeconds = std::max(0.0, remaining);
   std::printf("%s\n", runtime::formatProgress(progress).c_str());
@@ -316,8 +314,9 @@ int Trainer::run() {
       break;
     trainLoss = trainStep(batcher.next());
     if (!std::isfinite(*trainLoss)) {
-      std::fprintf(stderr, "weft: error: the training loss became %f at "
-                           "step %lld\n",
+      std::fprintf(stderr,
+                   "weft: error: the training loss became %f at "
+                   "step %lld\n",
                    *trainLoss, static_cast<long long>(step));
       return 1;
     }

@@ -54,7 +54,15 @@ enum class OpKind {
   // Elementwise. Operands have the result's shape, or are scalars (shape
   // []) that broadcast; an unbatched operand broadcasts over the batch. The
   // result is batched when any operand is.
-  Neg, Add, Sub, Mul, Div, Sigmoid, Tanh, Exp, Log,
+  Neg,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Sigmoid,
+  Tanh,
+  Exp,
+  Log,
 
   // Linear algebra.
   MatVec,   ///< A[M, K] @ x[K] -> [M]; with `transpose`, A[K, M]: A^T x.
@@ -73,8 +81,8 @@ enum class OpKind {
   Gather,   ///< table[V, E] (unbatched), ids (Int, batched, shape []) -> [E].
   ScatterAddRows, ///< g[E] (batched), ids -> [V, E] unbatched, where
                   ///< `end` = V: row ids[b] receives g[b], summed over b.
-  SumAll,   ///< Sum of every element of one example -> shape [].
-  Fill,     ///< Scalar s -> s in every element of `shape` (batched as s).
+  SumAll,         ///< Sum of every element of one example -> shape [].
+  Fill,           ///< Scalar s -> s in every element of `shape` (batched as s).
 
   // Neural network primitives with stable formulas.
   Softmax,          ///< exp(x - max x) / sum exp(x - max x), over the shape.
@@ -112,11 +120,11 @@ class Block;
 class Value {
 public:
   Type type;
-  Op *definingOp = nullptr;  ///< Null for block arguments.
+  Op *definingOp = nullptr;    ///< Null for block arguments.
   Block *ownerBlock = nullptr; ///< The block this is an argument of.
-  unsigned index = 0;        ///< Result or argument position.
-  unsigned id = 0;           ///< Unique within a function, for printing.
-  std::string hint;          ///< Source name, for readable dumps.
+  unsigned index = 0;          ///< Result or argument position.
+  unsigned id = 0;             ///< Unique within a function, for printing.
+  std::string hint;            ///< Source name, for readable dumps.
 };
 
 /// A straight-line list of ops. A scan body has arguments and yields.
@@ -145,17 +153,17 @@ public:
   SourceRange range; ///< The source this op came from, when there is one.
 
   // Attributes; which ones apply depends on `kind`.
-  std::string name;       ///< Param, Input
-  double value = 0;       ///< Constant
+  std::string name;           ///< Param, Input
+  double value = 0;           ///< Constant
   std::vector<int64_t> shape; ///< Param, Constant, Fill
-  int64_t begin = 0;      ///< Slice, PadSlice, StreamAt/Place/Slice/Pad
-  int64_t end = 0;        ///< Slice, PadSlice, ScatterAddRows, StreamSlice
-  bool transpose = false; ///< MatVec
-  bool mean = false;      ///< SumBatch
-  int64_t steps = 0;      ///< Scan, StreamPlace, StreamFill, StreamPad
-  bool reverse = false;   ///< Scan
-  unsigned numCarries = 0;   ///< Scan
-  unsigned numSequences = 0; ///< Scan
+  int64_t begin = 0;          ///< Slice, PadSlice, StreamAt/Place/Slice/Pad
+  int64_t end = 0;            ///< Slice, PadSlice, ScatterAddRows, StreamSlice
+  bool transpose = false;     ///< MatVec
+  bool mean = false;          ///< SumBatch
+  int64_t steps = 0;          ///< Scan, StreamPlace, StreamFill, StreamPad
+  bool reverse = false;       ///< Scan
+  unsigned numCarries = 0;    ///< Scan
+  unsigned numSequences = 0;  ///< Scan
   std::vector<int64_t> sequenceOffsets; ///< Scan
   std::unique_ptr<Block> body;          ///< Scan
 
@@ -193,7 +201,8 @@ private:
 /// Appends ops to a block, computing result types.
 class Builder {
 public:
-  Builder(Function &function, Block &block) : function(function), block(&block) {}
+  Builder(Function &function, Block &block)
+      : function(function), block(&block) {}
 
   void setBlock(Block &target) { block = &target; }
   Block &currentBlock() { return *block; }

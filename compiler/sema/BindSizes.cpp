@@ -125,14 +125,13 @@ bool bindSizesFromArrays(const ast::Decl &model, const ArrayShapes &arrays,
     if (found == arrays.inputs.end())
       continue;
     bool isStream = !stmt.timeIndex.empty();
-    std::string text = fmt::format("input `{}`{} (with the batch axis{})",
-                                   declared.name,
-                                   isStream ? "[" + stmt.timeIndex + "]" : "",
-                                   isStream ? ", time first" : "");
+    std::string text =
+        fmt::format("input `{}`{} (with the batch axis{})", declared.name,
+                    isStream ? "[" + stmt.timeIndex + "]" : "",
+                    isStream ? ", time first" : "");
     ok &= binder.addShape(declared.name, declared.type, found->second,
                           isStream ? 2 : 1, text);
-    if (isStream && timeBounds.count(stmt.timeIndex) &&
-        !found->second.empty())
+    if (isStream && timeBounds.count(stmt.timeIndex) && !found->second.empty())
       binder.add(timeBounds.at(stmt.timeIndex), found->second[0],
                  declared.name);
   }

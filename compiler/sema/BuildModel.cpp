@@ -101,9 +101,9 @@ void Elaborator::buildScan(TimeAxis &axis, SourceRange range) {
       continue;
     }
     if (building())
-      yields.push_back(next.batched ? use(next)
-                                    : bodyBuilder->broadcastBatch(use(next),
-                                                                  false));
+      yields.push_back(next.batched
+                           ? use(next)
+                           : bodyBuilder->broadcastBatch(use(next), false));
   }
   for (const std::string &name : axisStreams) {
     ok = ok && state.stepValues.at(name).ok;

@@ -67,11 +67,11 @@ Val Elaborator::elementwise(OpKind kind, const Val &lhs, const Val &rhs,
   }
   bool broadcast = lhs.dims.empty() || rhs.dims.empty();
   if (!broadcast && lhs.dims != rhs.dims) {
-    diags.error(range, fmt::format("shape mismatch in `{}`: {} and {}",
-                                   spelling, formatDims(lhs.dims),
-                                   formatDims(rhs.dims)));
-    diags.note(lhs.origin, fmt::format("the left side has shape {}",
-                                       formatDims(lhs.dims)));
+    diags.error(range,
+                fmt::format("shape mismatch in `{}`: {} and {}", spelling,
+                            formatDims(lhs.dims), formatDims(rhs.dims)));
+    diags.note(lhs.origin,
+               fmt::format("the left side has shape {}", formatDims(lhs.dims)));
     diags.note(rhs.origin, fmt::format("the right side has shape {}",
                                        formatDims(rhs.dims)));
     return Val::poisoned();
@@ -161,10 +161,10 @@ Val Elaborator::elaborateBinary(const ast::Expr &expr) {
                             "`{}` columns but the vector has `{}` elements",
                             formatDims(lhs.dims), formatDims(rhs.dims),
                             lhs.dims[1].str(), rhs.dims[0].str()));
-    diags.note(lhs.origin, fmt::format("the matrix has shape {}",
-                                       formatDims(lhs.dims)));
-    diags.note(rhs.origin, fmt::format("the vector has shape {}",
-                                       formatDims(rhs.dims)));
+    diags.note(lhs.origin,
+               fmt::format("the matrix has shape {}", formatDims(lhs.dims)));
+    diags.note(rhs.origin,
+               fmt::format("the vector has shape {}", formatDims(rhs.dims)));
     return Val::poisoned();
   }
   if (lhs.batched) {
@@ -196,11 +196,10 @@ Val Elaborator::elaborateIndex(const ast::Expr &expr) {
     return Val::poisoned();
   }
   const ast::IndexArg &index = expr.indices[0];
-  bool isStreamName = base.kind == ast::ExprKind::Name &&
-                      &frame() == modelFrame &&
-                      (streams.count(base.name) ||
-                       (inputs.count(base.name) &&
-                        !inputs.at(base.name).axis.empty()));
+  bool isStreamName =
+      base.kind == ast::ExprKind::Name && &frame() == modelFrame &&
+      (streams.count(base.name) ||
+       (inputs.count(base.name) && !inputs.at(base.name).axis.empty()));
   if (isStreamName) {
     if (index.isSlice) {
       diags.error(index.range, "a stream is indexed by one time step, not a "
@@ -377,9 +376,9 @@ Vals Elaborator::elaborateCall(const ast::Expr &expr) {
     return callCell(*direct, expr);
   }
   if (decl != program.decls.end()) {
-    diags.error(expr.nameRange,
-                fmt::format("`{}` is a model; only cells can be called",
-                            expr.name));
+    diags.error(
+        expr.nameRange,
+        fmt::format("`{}` is a model; only cells can be called", expr.name));
     return {Val::poisoned()};
   }
   std::vector<std::string> known = {"sigmoid", "tanh",          "exp",
@@ -389,9 +388,8 @@ Vals Elaborator::elaborateCall(const ast::Expr &expr) {
     known.push_back(name);
   for (const auto &[name, instance] : current.instances)
     known.push_back(name);
-  diags.error(expr.nameRange,
-              fmt::format("unknown function `{}`{}", expr.name,
-                          suggestion(expr.name, known)));
+  diags.error(expr.nameRange, fmt::format("unknown function `{}`{}", expr.name,
+                                          suggestion(expr.name, known)));
   return {Val::poisoned()};
 }
 
@@ -401,8 +399,8 @@ Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
       {"sigmoid", OpKind::Sigmoid}, {"tanh", OpKind::Tanh},
       {"exp", OpKind::Exp},         {"log", OpKind::Log},
       {"softmax", OpKind::Softmax}, {"sum", OpKind::SumAll}};
-  static const std::set<std::string> others = {"cross_entropy", "zeros",
-                                               "mean", "carry"};
+  static const std::set<std::string> others = {"cross_entropy", "zeros", "mean",
+                                               "carry"};
   handled = unaryOps.count(expr.name) || others.count(expr.name);
   if (!handled)
     return Val::poisoned();
@@ -438,12 +436,12 @@ Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
       return Val::poisoned();
     if (logits.dims.size() != 1 || logits.isToken || !target.isToken ||
         !target.dims.empty()) {
-      diags.error(expr.range, fmt::format("`cross_entropy` takes logits [V] "
-                                          "and a token id, but got {} and {}",
-                                          formatDims(logits.dims),
-                                          target.isToken
-                                              ? "a token id"
-                                              : formatDims(target.dims)));
+      diags.error(
+          expr.range,
+          fmt::format("`cross_entropy` takes logits [V] "
+                      "and a token id, but got {} and {}",
+                      formatDims(logits.dims),
+                      target.isToken ? "a token id" : formatDims(target.dims)));
       return Val::poisoned();
     }
     if (!(logits.dims[0] == target.vocab)) {
@@ -483,10 +481,10 @@ Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
     }
     if (expr.name == "sum")
       return total;
-    return elementwise(OpKind::Mul, total,
-                       constant(1.0 / static_cast<double>(count), {},
-                                expr.range),
-                       expr.range, "*");
+    return elementwise(
+        OpKind::Mul, total,
+        constant(1.0 / static_cast<double>(count), {}, expr.range), expr.range,
+        "*");
   }
   OpKind kind = unaryOps.at(expr.name);
   if (kind == OpKind::Softmax && x.dims.size() != 1) {

@@ -58,11 +58,9 @@ bool Elaborator::isTimeAxis(const std::string &name) const {
 void Elaborator::collectReductions(const ast::Expr &expr) {
   if (expr.kind == ast::ExprKind::Reduce && expr.binders.size() == 1 &&
       isTimeAxis(expr.binders[0].name)) {
-    std::string name = fmt::format("{}@{}:{}",
-                                   expr.reduceOp == ast::ReduceOp::Mean ? "mean"
-                                                                        : "sum",
-                                   expr.range.begin.line,
-                                   expr.range.begin.column);
+    std::string name = fmt::format(
+        "{}@{}:{}", expr.reduceOp == ast::ReduceOp::Mean ? "mean" : "sum",
+        expr.range.begin.line, expr.range.begin.column);
     Stream stream;
     stream.name = name;
     stream.axis = expr.binders[0].name;
@@ -201,14 +199,13 @@ Val Elaborator::buildInput(const ast::Stmt &stmt) {
 }
 
 /// `name[index]` for a stream or a stream input.
-Val Elaborator::timeAccess(const std::string &name,
-                           const ast::Expr &indexExpr, SourceRange range) {
+Val Elaborator::timeAccess(const std::string &name, const ast::Expr &indexExpr,
+                           SourceRange range) {
   // Uses of an undeclared time index were reported with its declaration.
   const std::string &streamAxis =
       inputs.count(name) ? inputs.at(name).axis : streams.at(name).axis;
-  if (!axes.count(streamAxis) ||
-      (indexExpr.kind == ast::ExprKind::Name &&
-       undeclaredAxes.count(indexExpr.name)))
+  if (!axes.count(streamAxis) || (indexExpr.kind == ast::ExprKind::Name &&
+                                  undeclaredAxes.count(indexExpr.name)))
     return Val::poisoned();
   TimeIndex index = splitTimeIndex(indexExpr, axes);
   if (index.axis.empty()) {
@@ -281,12 +278,12 @@ Val Elaborator::timeAccess(const std::string &name,
   if (delta == 0)
     return stepValue(name, range);
   if (delta > 0) {
-    diags.error(range, fmt::format("`{}` at step `{}` is not computed yet "
-                                   "when step `{}` runs: a forward "
-                                   "recurrence can only look back",
-                                   name, fmt::format("{} + {}", index.axis,
-                                                     delta),
-                                   index.axis));
+    diags.error(range,
+                fmt::format("`{}` at step `{}` is not computed yet "
+                            "when step `{}` runs: a forward "
+                            "recurrence can only look back",
+                            name, fmt::format("{} + {}", index.axis, delta),
+                            index.axis));
     return Val::poisoned();
   }
   if (delta != -1) {
@@ -316,10 +313,10 @@ Val Elaborator::sequenceArg(const std::string &name, int64_t offset,
   Size last = scan->axis->steps + Size::constant(offset);
   std::optional<int64_t> overrun = (last - inputSteps).value();
   if (offset < 0 || (overrun && *overrun > 0)) {
-    diags.error(range, fmt::format("`{}` has {} steps, so it cannot be read "
-                                   "at every step of `{}` with a shift of {}",
-                                   name, inputSteps.str(), scan->axis->name,
-                                   offset));
+    diags.error(range,
+                fmt::format("`{}` has {} steps, so it cannot be read "
+                            "at every step of `{}` with a shift of {}",
+                            name, inputSteps.str(), scan->axis->name, offset));
     return Val::poisoned();
   }
   Val val = input.value;
@@ -340,8 +337,7 @@ Val Elaborator::sequenceArg(const std::string &name, int64_t offset,
 
 /// A stream's value at the current step, computed once per scan.
 Val Elaborator::stepValue(const std::string &name, SourceRange range) {
-  if (auto found = scan->stepValues.find(name);
-      found != scan->stepValues.end())
+  if (auto found = scan->stepValues.find(name); found != scan->stepValues.end())
     return found->second;
   Stream &stream = streams.at(name);
   auto &active = scan->activeStreams;

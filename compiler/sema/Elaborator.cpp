@@ -95,14 +95,12 @@ void Elaborator::checkInitializer(const ast::Stmt &stmt) {
   else
     ok = args.size() <= 1;
   if (!ok)
-    diags.error(init.range, fmt::format("this initialiser is written {}{}",
-                                        form->second,
-                                        init.name == "normal"
-                                            ? ", with a deviation of at "
-                                              "least 0"
-                                        : init.name == "uniform"
-                                            ? ", with low <= high"
-                                            : ""));
+    diags.error(init.range,
+                fmt::format("this initialiser is written {}{}", form->second,
+                            init.name == "normal" ? ", with a deviation of at "
+                                                    "least 0"
+                            : init.name == "uniform" ? ", with low <= high"
+                                                     : ""));
 }
 
 /// Sorts a body's statements into parameters, instances and equations.
@@ -166,8 +164,8 @@ void Elaborator::reportCycle(const std::vector<const ast::Stmt *> &active,
                           "{}",
                           names));
   for (auto it = first + 1; it != active.end(); ++it)
-    diags.note((*it)->range, fmt::format("`{}` is defined here",
-                                         (*it)->targets[0].name));
+    diags.note((*it)->range,
+               fmt::format("`{}` is defined here", (*it)->targets[0].name));
 }
 
 /// Evaluates an equation of the current frame once, on first demand.
@@ -256,9 +254,8 @@ Val Elaborator::lookupName(const std::string &name, SourceRange range) {
   if (auto decl = program.decls.find(name); decl != program.decls.end()) {
     diags.error(range,
                 fmt::format("`{}` is a {}; {}", name,
-                            decl->second->kind == ast::DeclKind::Cell
-                                ? "cell"
-                                : "model",
+                            decl->second->kind == ast::DeclKind::Cell ? "cell"
+                                                                      : "model",
                             decl->second->kind == ast::DeclKind::Cell
                                 ? fmt::format("call it, or make an instance "
                                               "with `a = {}()`",
@@ -338,8 +335,8 @@ std::optional<int64_t> Elaborator::concreteSize(const Size &size,
                                                 SourceRange range) {
   if (std::optional<int64_t> value = size.value())
     return value;
-  diags.error(range, fmt::format("the size `{}` is not known here",
-                                 size.str()));
+  diags.error(range,
+              fmt::format("the size `{}` is not known here", size.str()));
   return std::nullopt;
 }
 

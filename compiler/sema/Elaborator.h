@@ -54,9 +54,9 @@ struct Instance {
 struct Stream {
   std::string name;
   std::string axis;
-  const ast::Stmt *stmt = nullptr; ///< Its equation; null for a reduction.
-  unsigned part = 0;               ///< Its position in a tuple equation.
-  const ast::Expr *body = nullptr; ///< For a reduction over time.
+  const ast::Stmt *stmt = nullptr;    ///< Its equation; null for a reduction.
+  unsigned part = 0;                  ///< Its position in a tuple equation.
+  const ast::Expr *body = nullptr;    ///< For a reduction over time.
   const ast::Stmt *initial = nullptr; ///< `h[-1] = ...`
   unsigned initialPart = 0;
   SourceRange range;
@@ -176,8 +176,7 @@ private:
   Val stackedStream(const std::string &name, SourceRange range);
   void buildScan(TimeAxis &axis, SourceRange range);
   Val initialValue(Stream &stream, ScanState &scan);
-  Val sequenceArg(const std::string &input, int64_t offset,
-                  SourceRange range);
+  Val sequenceArg(const std::string &input, int64_t offset, SourceRange range);
   Val buildInput(const ast::Stmt &stmt);
   Val buildLoss(const ast::Stmt &stmt);
   bool isTimeAxis(const std::string &name) const;

@@ -31,8 +31,8 @@ class Loader {
 public:
   Loader(const std::string &stdlibDir, SourceManager &sources,
          DiagnosticEngine &diags, Program &program)
-      : stdlibDir(stdlibDir), sources(sources), diags(diags),
-        program(program) {}
+      : stdlibDir(stdlibDir), sources(sources), diags(diags), program(program) {
+  }
 
   /// Parses one file and, recursively, its imports.
   const ast::Module *load(const fs::path &path, SourceRange importRange) {
@@ -40,18 +40,18 @@ public:
     fs::path canonical = fs::weakly_canonical(path, ignored);
     if (!loaded.insert(canonical.string()).second)
       return nullptr;
-    int fileId = fs::is_regular_file(path) ? sources.addFile(path.string())
-                                           : -1;
+    int fileId =
+        fs::is_regular_file(path) ? sources.addFile(path.string()) : -1;
     if (fileId < 0) {
       if (importRange.isValid())
         diags.error(importRange, fmt::format("cannot read imported file `{}`",
                                              path.string()));
       else
-        diags.errorWithoutLocation(fmt::format(
-            "cannot read `{}`: {}", path.string(),
-            !fs::exists(path)        ? "no such file"
-            : fs::is_directory(path) ? "it is a folder"
-                                     : "permission denied"));
+        diags.errorWithoutLocation(
+            fmt::format("cannot read `{}`: {}", path.string(),
+                        !fs::exists(path)        ? "no such file"
+                        : fs::is_directory(path) ? "it is a folder"
+                                                 : "permission denied"));
       return nullptr;
     }
     if (sources.text(fileId).find('\0') != std::string::npos) {

@@ -83,10 +83,8 @@ bool bindSizesFromArrays(const ast::Decl &model, const ArrayShapes &arrays,
 
 /// Instantiates `model` with every size bound; fills `info`. The function's
 /// outputs are the model's outputs and `loss`. Returns null after errors.
-std::unique_ptr<ir::Function> buildModel(const Program &program,
-                                         const ast::Decl &model,
-                                         const SizeBindings &sizes,
-                                         ModelInfo &info,
-                                         DiagnosticEngine &diags);
+std::unique_ptr<ir::Function>
+buildModel(const Program &program, const ast::Decl &model,
+           const SizeBindings &sizes, ModelInfo &info, DiagnosticEngine &diags);
 
 } // namespace weft::sema

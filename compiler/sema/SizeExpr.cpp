@@ -26,9 +26,9 @@ std::optional<Size> combine(const ast::Expr &expr, const Size &lhs,
   case ast::BinaryOp::Div:
     if (std::optional<Size> quotient = lhs.divide(rhs))
       return quotient;
-    return fail(diags, expr.range,
-                fmt::format("`{}` is not a multiple of `{}`", lhs.str(),
-                            rhs.str()));
+    return fail(
+        diags, expr.range,
+        fmt::format("`{}` is not a multiple of `{}`", lhs.str(), rhs.str()));
   case ast::BinaryOp::MatMul:
     break;
   }
@@ -48,8 +48,7 @@ std::optional<Size> evaluateSizeExpr(const ast::Expr &expr,
   case ast::ExprKind::Name:
     if (std::optional<Size> size = lookup(expr.name))
       return size;
-    return fail(diags, expr.range,
-                fmt::format("unknown size `{}`", expr.name));
+    return fail(diags, expr.range, fmt::format("unknown size `{}`", expr.name));
   case ast::ExprKind::Unary: {
     std::optional<Size> operand =
         evaluateSizeExpr(*expr.operands[0], lookup, diags);

@@ -13,8 +13,7 @@
 namespace weft::sema {
 
 /// The size a name stands for, or nullopt when it names no size.
-using SizeLookup =
-    std::function<std::optional<Size>(const std::string &name)>;
+using SizeLookup = std::function<std::optional<Size>(const std::string &name)>;
 
 /// Evaluates a whole number, a size name, or `+ - * /` of these. When
 /// `diags` is given, anything else gets a located error there.

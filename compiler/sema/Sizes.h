@@ -38,8 +38,7 @@ public:
   /// Names that occur in this size.
   std::vector<std::string> symbols() const;
   /// When this is `a * X + b` for one unknown X, solves this == target.
-  std::optional<std::pair<std::string, int64_t>>
-  solveFor(int64_t target) const;
+  std::optional<std::pair<std::string, int64_t>> solveFor(int64_t target) const;
 
   std::string str() const;
 

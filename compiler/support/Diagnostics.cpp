@@ -37,8 +37,7 @@ const std::string &SourceManager::text(uint32_t fileId) const {
   return files.at(fileId).text;
 }
 
-std::string_view SourceManager::lineText(uint32_t fileId,
-                                         uint32_t line) const {
+std::string_view SourceManager::lineText(uint32_t fileId, uint32_t line) const {
   const File &file = files.at(fileId);
   if (line == 0 || line > file.lineStarts.size())
     return {};
@@ -74,9 +73,9 @@ void DiagnosticEngine::report(Severity severity, SourceRange range,
     if (skippingNotes)
       return;
   } else {
-    std::string key = fmt::format("{}:{}:{}:{}:{}", range.begin.fileId,
-                                  range.begin.line, range.begin.column,
-                                  static_cast<int>(severity), message);
+    std::string key =
+        fmt::format("{}:{}:{}:{}:{}", range.begin.fileId, range.begin.line,
+                    range.begin.column, static_cast<int>(severity), message);
     skippingNotes = !reported.insert(key).second;
     if (skippingNotes)
       return;
@@ -107,10 +106,9 @@ std::string DiagnosticEngine::format(const Diagnostic &diagnostic) const {
                        diagnostic.message);
 
   const SourceLocation &begin = range.begin;
-  std::string text =
-      fmt::format("{}:{}:{}: {}: {}\n", sources.path(begin.fileId), begin.line,
-                  begin.column, severityName(diagnostic.severity),
-                  diagnostic.message);
+  std::string text = fmt::format(
+      "{}:{}:{}: {}: {}\n", sources.path(begin.fileId), begin.line,
+      begin.column, severityName(diagnostic.severity), diagnostic.message);
 
   // Show the line, then a caret under the first character of the span and
   // tildes under the rest of it when it stays on this line.

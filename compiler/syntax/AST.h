@@ -16,14 +16,14 @@ struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
 enum class ExprKind {
-  Number,    ///< `2`, `0.5`, `1e-3`
-  Name,      ///< `h`, `W_ih`, `T`
-  Unary,     ///< `-x`
-  Binary,    ///< `a + b`, `W @ x`, `3 * H`
-  Call,      ///< `tanh(x)`, `rnn(x[t], h[t - 1])`, `GRU()`
-  Index,     ///< `h[t - 1]`, `W[0:H]`, `emb[text[t]]`, `w[k, i, j]`
-  Reduce,    ///< `sum(t) e`, `mean(t < T - 1) e`, `sum(batch) e`
-  Tuple,     ///< `(h2, c2)`
+  Number, ///< `2`, `0.5`, `1e-3`
+  Name,   ///< `h`, `W_ih`, `T`
+  Unary,  ///< `-x`
+  Binary, ///< `a + b`, `W @ x`, `3 * H`
+  Call,   ///< `tanh(x)`, `rnn(x[t], h[t - 1])`, `GRU()`
+  Index,  ///< `h[t - 1]`, `W[0:H]`, `emb[text[t]]`, `w[k, i, j]`
+  Reduce, ///< `sum(t) e`, `mean(t < T - 1) e`, `sum(batch) e`
+  Tuple,  ///< `(h2, c2)`
 };
 
 enum class BinaryOp { Add, Sub, Mul, Div, MatMul };
@@ -33,9 +33,9 @@ enum class ReduceOp { Sum, Mean, Max };
 /// index (`t - 1`, `text[t]`, `k`) or a slice `lo:hi` (either end may be
 /// missing, as in `W[:H]`).
 struct IndexArg {
-  ExprPtr index;          ///< Set for a single index.
-  ExprPtr sliceBegin;     ///< Set for a slice with a lower bound.
-  ExprPtr sliceEnd;       ///< Set for a slice with an upper bound.
+  ExprPtr index;      ///< Set for a single index.
+  ExprPtr sliceBegin; ///< Set for a slice with a lower bound.
+  ExprPtr sliceEnd;   ///< Set for a slice with an upper bound.
   bool isSlice = false;
   SourceRange range;
 };
@@ -66,7 +66,7 @@ struct Expr {
   SourceRange nameRange;
   // Unary (operand in operands[0]), Binary (lhs, rhs)
   BinaryOp binaryOp = BinaryOp::Add;
-  std::vector<ExprPtr> operands; ///< Unary, Binary, Call args, Tuple items
+  std::vector<ExprPtr> operands;   ///< Unary, Binary, Call args, Tuple items
   std::vector<NamedArg> namedArgs; ///< Call
   // Index: operands[0] is the indexed value
   std::vector<IndexArg> indices;
@@ -153,7 +153,7 @@ struct Decl {
   SourceRange nameRange;
   SourceRange range;
   std::vector<Parameter> parameters;
-  std::vector<TypeExpr> results; ///< Cells: one type, or several parts.
+  std::vector<TypeExpr> results;        ///< Cells: one type, or several parts.
   std::vector<std::string> resultNames; ///< `-> (h: [H], c: [H])`; may be empty
   std::vector<Stmt> body;
 

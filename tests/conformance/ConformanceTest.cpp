@@ -38,9 +38,9 @@ TEST_P(Conformance, MatchesReference) {
   fs::path caseDir = fs::path(WEFT_CONFORMANCE_DIR) / run.name;
   if (!fs::exists(caseDir))
     GTEST_SKIP() << "no conformance data at " << caseDir;
-  fs::path work = fs::temp_directory_path() /
-                  fmt::format("weft-conformance-{}-{}-{}", run.name, run.dtype,
-                              getpid());
+  fs::path work =
+      fs::temp_directory_path() /
+      fmt::format("weft-conformance-{}-{}-{}", run.name, run.dtype, getpid());
   fs::remove_all(work);
   std::string command = fmt::format(
       "'{}' run '{}/{}.weft' --params '{}' --inputs '{}' --outputs '{}' "
@@ -49,8 +49,7 @@ TEST_P(Conformance, MatchesReference) {
       (caseDir / "inputs").string(), (work / "outputs").string(),
       (work / "grads").string(), run.dtype);
   if (!fs::exists(caseDir / "params"))
-    command = fmt::format(
-        "mkdir -p '{}' && ", (work / "noparams").string()) +
+    command = fmt::format("mkdir -p '{}' && ", (work / "noparams").string()) +
               command;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 

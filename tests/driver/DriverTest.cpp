@@ -47,9 +47,8 @@ class Diagnostics : public testing::TestWithParam<std::string> {};
 TEST_P(Diagnostics, MatchGolden) {
   fs::path dir = WEFT_DIAGNOSTICS_DIR;
   std::string name = GetParam();
-  CommandResult result = runCommand(
-      fmt::format("cd '{}' && '{}' check {}.weft", dir.string(), WEFT_BINARY,
-                  name));
+  CommandResult result = runCommand(fmt::format(
+      "cd '{}' && '{}' check {}.weft", dir.string(), WEFT_BINARY, name));
   EXPECT_EQ(result.status, 1) << result.output;
   // Paths into the standard library differ between checkouts.
   std::string stdlib = std::string(WEFT_SOURCE_DIR) + "/stdlib";
@@ -72,9 +71,11 @@ std::vector<std::string> diagnosticCases() {
   return names;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Golden, Diagnostics, testing::ValuesIn(diagnosticCases()),
-    [](const testing::TestParamInfo<std::string> &info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Golden, Diagnostics,
+                         testing::ValuesIn(diagnosticCases()),
+                         [](const testing::TestParamInfo<std::string> &info) {
+                           return info.param;
+                         });
 
 /// `weft train` on bad data: one line naming the path, and status 1.
 void expectDataError(const std::string &path) {
@@ -118,8 +119,8 @@ TEST(Check, StandardLibraryAndExamplesAreClean) {
          fs::directory_iterator(fs::path(WEFT_SOURCE_DIR) / folder)) {
       if (entry.path().extension() != ".weft")
         continue;
-      CommandResult result = runCommand(fmt::format(
-          "'{}' check '{}'", WEFT_BINARY, entry.path().string()));
+      CommandResult result = runCommand(
+          fmt::format("'{}' check '{}'", WEFT_BINARY, entry.path().string()));
       EXPECT_EQ(result.status, 0) << entry.path() << "\n" << result.output;
       EXPECT_EQ(result.output, "") << entry.path();
     }

@@ -92,8 +92,8 @@ private:
                          ? NpyArray::fromInt64s(array.shape, ids)
                          : NpyArray::fromDoubles(array.shape, array.values);
       std::string error;
-      ASSERT_TRUE(weft::runtime::writeNpy((dir / (name + ".npy")).string(),
-                                          npy, &error))
+      ASSERT_TRUE(weft::runtime::writeNpy((dir / (name + ".npy")).string(), npy,
+                                          &error))
           << error;
     }
   }
