@@ -91,7 +91,8 @@ void Elaborator::buildScan(TimeAxis &axis, SourceRange range) {
     ok = ok && next.ok;
     if (!next.ok || !initials[i].ok)
       continue;
-    if (!(next.dims == initials[i].dims)) {
+    if (!(next.dims == initials[i].dims) ||
+        next.isToken != initials[i].isToken) {
       diags.error(streams.at(state.carries[i]).range,
                   fmt::format("the recurrence `{}` starts with shape {} but "
                               "a step gives {}",
@@ -258,6 +259,11 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
     for (const ast::Target &target : stmt.targets) {
       Val val = target.timeIndex ? stackedStream(target.name, target.range)
                                  : lookupName(target.name, target.range);
+      if (val.ok && val.isToken) {
+        diags.error(target.range, "an output must be numbers, but this is "
+                                  "a token id");
+        val = Val::poisoned();
+      }
       if (building() && val.ok)
         function->outputs.push_back({target.name, val.ir});
       if (info)

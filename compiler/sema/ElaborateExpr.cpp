@@ -41,9 +41,21 @@ Val Elaborator::constant(double value, Dims dims, SourceRange range) {
   return val;
 }
 
+/// Token ids are labels, not numbers: arithmetic on them is an error.
+bool Elaborator::requireNumbers(const Val &val, SourceRange range) {
+  if (!val.isToken)
+    return true;
+  diags.error(range, "this needs numbers, but its operand is a token id; "
+                     "use a token to index a table (`emb[token]`) or as a "
+                     "target of `cross_entropy`");
+  return false;
+}
+
 Val Elaborator::unary(OpKind kind, const Val &x, SourceRange range) {
   if (!x.ok)
     return x;
+  if (!requireNumbers(x, range))
+    return Val::poisoned();
   Val val = x;
   val.origin = range;
   val.level = std::max(level, 0);
@@ -146,7 +158,8 @@ Val Elaborator::elaborateBinary(const ast::Expr &expr) {
   case ast::BinaryOp::MatMul:
     break;
   }
-  if (!lhs.ok || !rhs.ok)
+  if (!lhs.ok || !rhs.ok || !requireNumbers(lhs, expr.range) ||
+      !requireNumbers(rhs, expr.range))
     return Val::poisoned();
   if (lhs.dims.size() != 2 || rhs.dims.size() != 1) {
     diags.error(expr.range,
@@ -224,7 +237,7 @@ Val Elaborator::elaborateIndex(const ast::Expr &expr) {
                              "`a:b`");
     return Val::poisoned();
   }
-  if (table.dims.size() != 2 || table.batched) {
+  if (table.dims.size() != 2 || table.batched || table.isToken) {
     diags.error(expr.range, fmt::format("a token id picks a row of a table "
                                         "[V, E], but this has shape {}",
                                         formatDims(table.dims)));
@@ -251,6 +264,8 @@ Val Elaborator::elaborateIndex(const ast::Expr &expr) {
 
 Val Elaborator::elaborateSlice(const ast::Expr &expr, const Val &base) {
   const ast::IndexArg &index = expr.indices[0];
+  if (!requireNumbers(base, expr.range))
+    return Val::poisoned();
   if (base.dims.empty()) {
     diags.error(expr.range, "a scalar cannot be sliced");
     return Val::poisoned();
@@ -467,6 +482,8 @@ Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
   Val x = elaborateOne(*expr.operands[0]);
   if (!x.ok)
     return x;
+  if (!requireNumbers(x, expr.range))
+    return Val::poisoned();
   if (expr.name == "mean" || expr.name == "sum") {
     int64_t count = 1;
     for (const Size &size : x.dims)

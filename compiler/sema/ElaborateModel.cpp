@@ -375,7 +375,10 @@ Val Elaborator::stackedStream(const std::string &name, SourceRange range) {
   if (auto found = stacked.find(name); found != stacked.end())
     return found->second;
   // A stream without an equation over a declared index was reported.
-  auto axisFound = axes.find(streams.at(name).axis);
+  auto stream = streams.find(name);
+  if (stream == streams.end())
+    return Val::poisoned();
+  auto axisFound = axes.find(stream->second.axis);
   if (axisFound == axes.end())
     return Val::poisoned();
   TimeAxis &axis = axisFound->second;

@@ -154,6 +154,7 @@ private:
   Val elaborateReduce(const ast::Expr &expr);
   Vals elaborateCall(const ast::Expr &expr);
   Val elaborateBuiltin(const ast::Expr &expr, bool &handled);
+  bool requireNumbers(const Val &val, SourceRange range);
   Val unary(ir::OpKind kind, const Val &x, SourceRange range);
   Val elementwise(ir::OpKind kind, const Val &lhs, const Val &rhs,
                   SourceRange range, const char *spelling);
