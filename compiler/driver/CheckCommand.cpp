@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 namespace weft::driver {
 
@@ -30,7 +31,10 @@ namespace {
 int emitAst(const std::string &file) {
   SourceManager sources;
   DiagnosticEngine diags(sources);
-  int fileId = sources.addFile(file);
+  std::error_code ignored;
+  int fileId = std::filesystem::is_regular_file(file, ignored)
+                   ? sources.addFile(file)
+                   : -1;
   if (fileId < 0) {
     diags.errorWithoutLocation(fmt::format("cannot read `{}`", file));
     return 1;

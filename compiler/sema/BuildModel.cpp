@@ -223,6 +223,14 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
       top.sizes[parameter.name] = Size::symbol(parameter.name);
     } else if (auto bound = sizes->find(parameter.name);
                bound != sizes->end()) {
+      // Larger sizes would overflow buffer sizes long before they fit.
+      const int64_t largest = int64_t(1) << 31;
+      if (bound->second > largest) {
+        diags.error(parameter.range,
+                    fmt::format("the size `{}` = {} is larger than {}",
+                                parameter.name, bound->second, largest));
+        continue;
+      }
       top.sizes[parameter.name] = Size::constant(bound->second);
     } else if (parameter.defaultValue) {
       if (std::optional<Size> value = evaluateSize(*parameter.defaultValue))

@@ -340,7 +340,16 @@ Val Elaborator::elaborateReduce(const ast::Expr &expr) {
     diags.error(expr.range, "`max` over time is not supported yet");
     return Val::poisoned();
   }
-  Val steps = stackedStream(reductionStreams.at(&expr), expr.range);
+  auto reduction = reductionStreams.find(&expr);
+  if (reduction == reductionStreams.end()) {
+    // TODO: a reduction over time inside an initial value or a stream
+    // would need its own scan before the one that uses it.
+    diags.error(expr.range, "a reduction over time is supported only in "
+                            "equations of the model that are not streams "
+                            "or initial values");
+    return Val::poisoned();
+  }
+  Val steps = stackedStream(reduction->second, expr.range);
   if (!steps.ok)
     return steps;
   Val val = steps;

@@ -180,8 +180,17 @@ Vals Elaborator::elaborateStmt(const ast::Stmt &stmt) {
     current.finished[&stmt] = poisoned;
     return poisoned;
   }
+  // Deep chains of equations would overflow the stack of this recursion.
+  if (++depth > maxDepth) {
+    --depth;
+    diags.error(stmt.range, fmt::format("equations depend on each other "
+                                        "more than {} levels deep",
+                                        maxDepth));
+    return Vals(stmt.targets.size(), Val::poisoned());
+  }
   current.active.push_back(&stmt);
   Vals values = elaborate(*stmt.value);
+  --depth;
   current.active.pop_back();
   if (values.size() != stmt.targets.size() &&
       std::all_of(values.begin(), values.end(),
@@ -401,6 +410,12 @@ Vals Elaborator::callCell(Instance &instance, const ast::Expr &call) {
                             call.operands.size(),
                             call.operands.size() == 1 ? "is" : "are"));
     diags.note(cell.nameRange, fmt::format("`{}` is declared here", cell.name));
+    return failed;
+  }
+  if (frames.size() > maxCellDepth) {
+    diags.error(call.range, fmt::format("cells call each other more than {} "
+                                        "levels deep",
+                                        maxCellDepth));
     return failed;
   }
   for (const Frame *caller : frames) {

@@ -191,6 +191,11 @@ private:
   std::unique_ptr<ir::Builder> bodyBuilder;
 
   std::vector<Frame *> frames;
+  /// Limits on the recursion of elaboration, so that deep chains end in an
+  /// error rather than a stack overflow.
+  static constexpr unsigned maxDepth = 2000;
+  static constexpr size_t maxCellDepth = 200;
+  unsigned depth = 0;
   Frame &frame() { return *frames.back(); }
   int level = 0;
   ScanState *scan = nullptr;
