@@ -115,6 +115,7 @@ private:
                   codegen::Instance &instance);
   void copyParams(codegen::Instance &target);
   bool checkpoint(int64_t step, std::string *error);
+  codegen::Instance &evalInstance(int64_t batch);
   void report(int64_t step, std::optional<double> trainLoss,
               std::optional<double> val, double elapsed, int64_t characters);
 
@@ -129,6 +130,9 @@ private:
   std::vector<runtime::TrainedTensor<float>> tensors;
   runtime::Adam<float> adam;
   std::optional<runtime::JsonLinesWriter> metrics;
+  /// Buffers of the forward program, by batch size, kept between
+  /// validations.
+  std::map<int64_t, std::unique_ptr<codegen::Instance>> evalInstances;
 };
 
 bool Trainer::initializeParams(std::string *error) {
@@ -189,6 +193,14 @@ bool Trainer::checkpoint(int64_t step, std::string *error) {
   return runtime::writeCheckpoint(options.checkpointDir, step, arrays, error);
 }
 
+codegen::Instance &Trainer::evalInstance(int64_t batch) {
+  std::unique_ptr<codegen::Instance> &instance = evalInstances[batch];
+  if (!instance)
+    instance =
+        std::make_unique<codegen::Instance>(*evalProgram.executable, batch);
+  return *instance;
+}
+
 /// One step: forward and backward over a window, the carried state kept
 /// for the next window, the gradients clipped, and Adam's update.
 double Trainer::trainStep(const runtime::TokenWindow &window) {
@@ -216,7 +228,7 @@ std::optional<double> Trainer::validationLoss(std::string *error) {
   double total = 0;
   int64_t count = 0;
   for (const runtime::TokenWindow &window : *windows) {
-    codegen::Instance instance(*evalProgram.executable, window.batch);
+    codegen::Instance &instance = evalInstance(window.batch);
     copyParams(instance);
     zeroCarriedState(instance);
     copyTokens(window, instance);
@@ -236,7 +248,7 @@ std::string Trainer::sample(std::string *error) {
     return "";
   std::vector<int64_t> context(corpus.validation.begin(),
                                corpus.validation.begin() + length);
-  codegen::Instance instance(*evalProgram.executable, 1);
+  codegen::Instance &instance = evalInstance(1);
   copyParams(instance);
   int64_t vocab = shape.tokens->vocab;
   std::string text;
