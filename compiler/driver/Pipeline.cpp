@@ -1,6 +1,7 @@
 // The stages in order, each a line, stopping at the first that fails.
 #include "compiler/driver/Pipeline.h"
 #include "compiler/autodiff/Autodiff.h"
+#include "compiler/opt/HoistStepInvariant.h"
 
 #include <fmt/format.h>
 
@@ -89,6 +90,13 @@ bool Compilation::build(bool withGradients) {
     return false;
   if (std::string problem = ir::verify(*function); !problem.empty()) {
     diags->errorWithoutLocation("internal error: invalid IR: " + problem);
+    return false;
+  }
+  // Optimisations that shape the reverse pass run before autodiff.
+  opt::hoistStepInvariant(*function);
+  if (std::string problem = ir::verify(*function); !problem.empty()) {
+    diags->errorWithoutLocation("internal error: invalid IR after hoisting: " +
+                                problem);
     return false;
   }
   if (!withGradients)
