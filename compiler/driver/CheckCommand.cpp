@@ -17,10 +17,7 @@ int checkCommand(const std::vector<std::string> &files) {
   int status = 0;
   for (const std::string &file : files) {
     Compilation compilation;
-    compilation.program = sema::loadProgram(
-        file, findStdlib(), compilation.sources, *compilation.diags);
-    if (!compilation.program ||
-        !sema::checkProgram(*compilation.program, *compilation.diags))
+    if (!compilation.load(file, false))
       status = 1;
   }
   return status;

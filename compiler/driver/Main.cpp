@@ -101,17 +101,11 @@ int main(int argc, char **argv) {
     }
     if (*trainApp)
       return trainCommand(train);
+    if (!emit.stage.empty() && !emit.file.empty())
+      return emitCommand(emit);
   } catch (const std::exception &error) {
     std::fprintf(stderr, "weft: internal error: %s\n", error.what());
     return 1;
-  }
-  if (!emit.stage.empty() && !emit.file.empty()) {
-    try {
-      return emitCommand(emit);
-    } catch (const std::exception &error) {
-      std::fprintf(stderr, "weft: internal error: %s\n", error.what());
-      return 1;
-    }
   }
   if (!emit.file.empty() || !emit.stage.empty())
     std::fputs(emit.file.empty()

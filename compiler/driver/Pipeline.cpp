@@ -54,10 +54,12 @@ static bool parseSizeOptions(const std::vector<std::string> &options,
   return true;
 }
 
-bool Compilation::load(const std::string &path) {
+bool Compilation::load(const std::string &path, bool needModel) {
   program = sema::loadProgram(path, findStdlib(), sources, *diags);
   if (!program || !sema::checkProgram(*program, *diags))
     return false;
+  if (!needModel)
+    return true;
   model = program->findModel("");
   if (!model) {
     diags->errorWithoutLocation(

@@ -30,8 +30,9 @@ struct Compilation {
 
   Compilation() : diags(std::make_unique<DiagnosticEngine>(sources)) {}
 
-  /// Parses the file and its imports and checks every declaration.
-  bool load(const std::string &path);
+  /// Parses the file and its imports and checks every declaration; then,
+  /// when `needModel`, finds the model to build.
+  bool load(const std::string &path, bool needModel = true);
   /// Binds `--set NAME=N` options, which must name sizes of the model.
   bool bindSizeOptions(const std::vector<std::string> &options);
   /// Builds the model's IR with `sizes` bound, then its gradients.

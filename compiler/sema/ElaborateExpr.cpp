@@ -58,7 +58,7 @@ Val Elaborator::unary(OpKind kind, const Val &x, SourceRange range) {
     return Val::poisoned();
   Val val = x;
   val.origin = range;
-  val.level = std::max(level, 0);
+  val.level = level;
   if (building()) {
     builder().range = range;
     val.ir = kind == OpKind::Softmax ? builder().softmax(use(x))
