@@ -71,24 +71,34 @@ initializer : name ('(' (signedNumber (',' signedNumber)*)? ')')? ;
 
 signedNumber : '-'? NUMBER ;
 
-inputStmt : 'input' name ('[' name ']')? ':' type ;
+// `input x[t]: [I]` is a stream over the time index `t`; `input h0[L]: [H]`
+// stacks L values (a size or a number), read as `h0[0]`, `h0[1]`, ...
+inputStmt : 'input' name ('[' sumExpr ']')? ':' type ;
 
-timeStmt : 'time' name '<' expr ;
+timeStmt : 'time' name '<' sumExpr ;
 
 equation : 'output'? targets '=' expr ;
 
 targets : target | '(' target (',' target)* ')' ;
 
-target : name ('[' expr ']')? ;
+// `h[t]`, `h[-1]`, or index notation `y[k]`, `a[i < T, j < T]`.
+target : name ('[' expr (',' expr)* ']')? ;
 
 returnStmt : 'return' expr ;
 
-type : '[' (expr (',' expr)*)? ']' | 'token' '(' expr ')' ;
+// `[M, W] token(V)` is a matrix of token ids.
+type : '[' (expr (',' expr)*)? ']' ('token' '(' expr ')')?
+     | 'token' '(' expr ')' ;
 
 // ---------------------------------------------------------------------------
 // Expressions, loosest first
 
-expr : mulExpr (addOp mulExpr)* ;
+// A comparison gives 1 where it holds and 0 elsewhere; it does not chain.
+expr : sumExpr (compareOp sumExpr)? ;
+
+compareOp : '<' | '<=' | '>' | '>=' | '==' | '!=' ;
+
+sumExpr : mulExpr (addOp mulExpr)* ;
 
 addOp : '+' | '-' ;
 
@@ -112,7 +122,7 @@ reduction
   : REDUCER '(' binder (',' binder)* ')' reduceBody
   ;
 
-binder : name ('<' expr)? ;
+binder : name ('<' sumExpr)? ;
 
 reduceBody : reduction | postfixExpr (mulOp unaryExpr)* ;
 
@@ -157,6 +167,11 @@ SEMI : ';' ;
 DOT : '.' ;
 ASSIGN : '=' ;
 LESS : '<' ;
+LESS_EQUAL : '<=' ;
+GREATER : '>' ;
+GREATER_EQUAL : '>=' ;
+EQUAL : '==' ;
+NOT_EQUAL : '!=' ;
 PLUS : '+' ;
 MINUS : '-' ;
 STAR : '*' ;

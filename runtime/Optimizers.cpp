@@ -131,9 +131,9 @@ bool Adam<Real>::step(std::span<const TrainedTensor<Real>> tensors,
 }
 
 template <typename Real>
-double clipGradientNorm(std::span<const TrainedTensor<Real>> tensors,
-                        double maxNorm) {
-  // Like PyTorch, the total is the norm of the per-tensor norms.
+double globalGradientNorm(std::span<const TrainedTensor<Real>> tensors) {
+  // Like PyTorch, the total is the norm of the per-tensor norms, each
+  // rounded to the tensors' type.
   double sumOfSquares = 0;
   for (const TrainedTensor<Real> &tensor : tensors) {
     double tensorSquares = 0;
@@ -142,10 +142,21 @@ double clipGradientNorm(std::span<const TrainedTensor<Real>> tensors,
     double tensorNorm = static_cast<Real>(std::sqrt(tensorSquares));
     sumOfSquares += tensorNorm * tensorNorm;
   }
-  double total = std::sqrt(sumOfSquares);
+  return std::sqrt(sumOfSquares);
+}
 
-  // Written so that a NaN total spreads into the gradients, as in PyTorch.
-  double coefficient = maxNorm / (total + 1e-6);
+double clipCoefficient(double totalNorm, double maxNorm) {
+  // Written so that a NaN norm gives a NaN factor, as torch.clamp does.
+  double coefficient = maxNorm / (totalNorm + 1e-6);
+  return coefficient >= 1 ? 1.0 : coefficient;
+}
+
+template <typename Real>
+double clipGradientNorm(std::span<const TrainedTensor<Real>> tensors,
+                        double maxNorm) {
+  double total = globalGradientNorm(tensors);
+  double coefficient = clipCoefficient(total, maxNorm);
+  // A factor of 1 leaves the gradients as they are; NaN spreads into them.
   if (!(coefficient >= 1)) {
     const Real scale = static_cast<Real>(coefficient);
     for (const TrainedTensor<Real> &tensor : tensors)
@@ -159,6 +170,8 @@ template class Sgd<float>;
 template class Sgd<double>;
 template class Adam<float>;
 template class Adam<double>;
+template double globalGradientNorm(std::span<const TrainedTensor<float>>);
+template double globalGradientNorm(std::span<const TrainedTensor<double>>);
 template double clipGradientNorm(std::span<const TrainedTensor<float>>, double);
 template double clipGradientNorm(std::span<const TrainedTensor<double>>,
                                  double);

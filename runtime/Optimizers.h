@@ -72,9 +72,18 @@ private:
   std::vector<std::vector<Real>> firstMoments, secondMoments;
 };
 
-/// torch.nn.utils.clip_grad_norm_: total = sqrt(sum of squared per-tensor
-/// norms); when maxNorm / (total + 1e-6) < 1 every gradient is multiplied by
-/// it. Returns total.
+/// The global L2 norm of every gradient, as if all were one vector:
+/// sqrt(sum of squared per-tensor norms), as clip_grad_norm_ computes it.
+template <typename Real>
+double globalGradientNorm(std::span<const TrainedTensor<Real>> tensors);
+
+/// clip_grad_norm_'s factor, min(1, maxNorm / (totalNorm + 1e-6)); NaN when
+/// the norm is NaN, as in PyTorch.
+double clipCoefficient(double totalNorm, double maxNorm);
+
+/// torch.nn.utils.clip_grad_norm_: multiplies every gradient by
+/// `clipCoefficient(globalGradientNorm(tensors), maxNorm)` when that is
+/// below 1. Returns the norm before clipping.
 template <typename Real>
 double clipGradientNorm(std::span<const TrainedTensor<Real>> tensors,
                         double maxNorm);

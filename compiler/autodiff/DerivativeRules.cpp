@@ -28,7 +28,47 @@ struct RuleContext {
   Value *binary(OpKind kind, Value *lhs, Value *rhs) {
     return builder().binary(kind, lhs, rhs);
   }
+  Value *unary(OpKind kind, Value *x) { return builder().unary(kind, x); }
 };
+
+/// Einsum labels for every axis of a value of `type` in layout order: a
+/// fresh letter for the steps axis and each shape axis, `B` for the batch.
+std::string layoutLabels(const Type &type) {
+  static const char letters[] = "abcdefghijklmnopqrstuvwxy";
+  std::string labels;
+  size_t next = 0;
+  if (type.isStream())
+    labels += letters[next++];
+  if (type.batched)
+    labels += einsumBatchLabel;
+  for (size_t axis = 0; axis < type.shape.size(); ++axis)
+    labels += letters[next++];
+  return labels;
+}
+
+/// The sum of each row of x along its last axis (the shape drops it). A
+/// vector's row sum is its SumAll.
+Value *rowSum(RuleContext &c, Value *x) {
+  const Type &type = x->type;
+  if (type.shape.size() == 1)
+    return c.builder().sumAll(x);
+  std::string labels = layoutLabels(type);
+  std::vector<int64_t> shape(type.shape.begin(), type.shape.end() - 1);
+  return c.builder().einsum({x}, {labels, labels.substr(0, labels.size() - 1)},
+                            shape, type.steps);
+}
+
+/// s repeated along a new last axis of `width` entries. A scalar needs no
+/// copy: elementwise ops broadcast it.
+Value *broadcastRow(RuleContext &c, Value *s, int64_t width) {
+  const Type &type = s->type;
+  if (type.isScalar())
+    return s;
+  std::string labels = layoutLabels(type);
+  std::vector<int64_t> shape = type.shape;
+  shape.push_back(width);
+  return c.builder().einsum({s}, {labels, labels + 'z'}, shape, type.steps);
+}
 
 // Neg: y = -x; x̄ += -ȳ.
 void negRule(RuleContext &c) {
@@ -87,6 +127,77 @@ void logRule(RuleContext &c) {
   c.accumulate(0, c.binary(OpKind::Div, c.resultCotangent, c.operand(0)));
 }
 
+// Sqrt: y = √x; x̄ += ȳ/(2y).
+void sqrtRule(RuleContext &c) {
+  Value *twice = c.binary(OpKind::Mul, c.builder().constant(2), c.result());
+  c.accumulate(0, c.binary(OpKind::Div, c.resultCotangent, twice));
+}
+
+// Abs: y = |x|; x̄ += ȳ·sign(x), with sign(x) = (x > 0) − (x < 0) (0 at 0).
+void absRule(RuleContext &c) {
+  Value *zero = c.builder().constant(0);
+  Value *positive = c.binary(OpKind::Greater, c.operand(0), zero);
+  Value *negative = c.binary(OpKind::Less, c.operand(0), zero);
+  Value *sign = c.binary(OpKind::Sub, positive, negative);
+  c.accumulate(0, c.binary(OpKind::Mul, c.resultCotangent, sign));
+}
+
+// Relu: y = max(x, 0); x̄ += ȳ·(x > 0).
+void reluRule(RuleContext &c) {
+  Value *zero = c.builder().constant(0);
+  Value *active = c.binary(OpKind::Greater, c.operand(0), zero);
+  c.accumulate(0, c.binary(OpKind::Mul, c.resultCotangent, active));
+}
+
+// Pow: y = aᵇ; ā += ȳ·b·a^(b−1), b̄ += ȳ·log(a)·y. The second needs a > 0;
+// it is skipped when b is a constant, which needs no gradient (x² at x < 0).
+void powRule(RuleContext &c) {
+  Value *a = c.operand(0);
+  Value *b = c.operand(1);
+  Value *g = c.resultCotangent;
+  Value *lowered = c.binary(OpKind::Sub, b, c.builder().constant(1));
+  Value *slope = c.binary(OpKind::Mul, b, c.binary(OpKind::Pow, a, lowered));
+  c.accumulate(0, c.binary(OpKind::Mul, g, slope));
+  const Op *exponentOp = c.op.operands[1]->definingOp;
+  if (exponentOp && exponentOp->kind == OpKind::Constant)
+    return;
+  Value *logA = c.unary(OpKind::Log, a);
+  Value *scaled = c.binary(OpKind::Mul, logA, c.result());
+  c.accumulate(1, c.binary(OpKind::Mul, g, scaled));
+}
+
+// Comparisons: piecewise constant, so their operands get no cotangent.
+void comparisonRule(RuleContext &) {}
+
+// Where: y = c ? a : b; ā += c ? ȳ : 0, b̄ += c ? 0 : ȳ; c̄ none.
+void whereRule(RuleContext &c) {
+  Value *cond = c.operand(0);
+  Value *zero = c.builder().constant(0);
+  c.accumulate(1, c.builder().where(cond, c.resultCotangent, zero));
+  c.accumulate(2, c.builder().where(cond, zero, c.resultCotangent));
+}
+
+// Einsum: y[r] = Σ_{labels not in r} Π_j x_j[l_j]. Each operand appears
+// linearly, so x̄_i[l_i] += Σ_{labels not in l_i} ȳ[r] Π_{j≠i} x_j[l_j]:
+// an einsum of ȳ and the other operands with x_i's labels as the result's.
+// A label only x_i has broadcasts (x_i's entries there share one ȳ).
+void einsumRule(RuleContext &c) {
+  const Op &op = c.op;
+  for (unsigned i = 0; i < op.operands.size(); ++i) {
+    std::vector<Value *> operands{c.resultCotangent};
+    std::vector<std::string> labels{op.labels.back()};
+    for (unsigned j = 0; j < op.operands.size(); ++j)
+      if (j != i) {
+        operands.push_back(c.operand(j));
+        labels.push_back(op.labels[j]);
+      }
+    labels.push_back(op.labels[i]);
+    const Type &type = op.operands[i]->type;
+    c.accumulate(i,
+                 c.builder().einsum(operands, labels, type.shape, type.steps));
+  }
+}
+
 // MatVec: y = Ax; x̄ += Aᵀȳ, Ā += Σ_batch ȳ xᵀ.
 // Transposed: y = Aᵀx; x̄ += Aȳ, Ā += Σ_batch x ȳᵀ.
 void matVecRule(RuleContext &c) {
@@ -115,17 +226,26 @@ void broadcastBatchRule(RuleContext &c) {
   c.accumulate(0, c.builder().sumBatch(c.resultCotangent, c.op.mean));
 }
 
-// Slice: y = x[begin:end]; x̄[begin:end] += ȳ, zero elsewhere.
+// Slice: y = x[begin:end] along an axis; x̄[begin:end] += ȳ there, zero
+// elsewhere.
 void sliceRule(RuleContext &c) {
-  int64_t rows = c.op.operands[0]->type.shape[0];
-  c.accumulate(0, c.builder().padSlice(c.resultCotangent, c.op.begin, rows));
+  int64_t length = c.op.operands[0]->type.shape[c.op.axis];
+  c.accumulate(0, c.builder().padSlice(c.resultCotangent, c.op.begin, length,
+                                       c.op.axis));
 }
 
-// PadSlice: y[begin:begin+n] = g, zero elsewhere; ḡ += ȳ[begin:begin+n].
+// PadSlice: y[begin:begin+n] = g along an axis, zero elsewhere;
+// ḡ += ȳ[begin:begin+n] there.
 void padSliceRule(RuleContext &c) {
-  int64_t rows = c.op.operands[0]->type.shape[0];
+  int64_t length = c.op.operands[0]->type.shape[c.op.axis];
+  c.accumulate(0, c.builder().slice(c.resultCotangent, c.op.begin,
+                                    c.op.begin + length, c.op.axis));
+}
+
+// Reshape: y = x read with another shape; x̄ += ȳ read with x's shape.
+void reshapeRule(RuleContext &c) {
   c.accumulate(
-      0, c.builder().slice(c.resultCotangent, c.op.begin, c.op.begin + rows));
+      0, c.builder().reshape(c.resultCotangent, c.op.operands[0]->type.shape));
 }
 
 // Gather: y_b = T[ids_b]; T̄[ids_b] += ȳ_b (summed over the batch).
@@ -151,25 +271,61 @@ void fillRule(RuleContext &c) {
   c.accumulate(0, c.builder().sumAll(c.resultCotangent));
 }
 
-// Softmax: y = softmax(x); x̄ += y ⊙ (ȳ − ⟨ȳ, y⟩) (SoftmaxGrad).
+// Softmax: y = softmax(x) per row; x̄ += y ⊙ (ȳ − ⟨ȳ, y⟩) (SoftmaxGrad).
+// With a mask, masked entries have y = 0 and so get x̄ = 0; a row with
+// every entry masked is all zeros and gets zeros. The mask gets nothing.
 void softmaxRule(RuleContext &c) {
   c.accumulate(0, c.builder().softmaxGrad(c.result(), c.resultCotangent));
 }
 
-// SoftmaxGrad: z = y ⊙ (g − ⟨g, y⟩), i.e. z = J g with the symmetric
-// J = diag(y) − y yᵀ; ḡ += J z̄ = y ⊙ (z̄ − ⟨z̄, y⟩),
+// SoftmaxGrad: z = y ⊙ (g − ⟨g, y⟩) per row, i.e. z = J g with the
+// symmetric J = diag(y) − y yᵀ; ḡ += J z̄ = y ⊙ (z̄ − ⟨z̄, y⟩),
 // ȳ += z̄ ⊙ (g − ⟨g, y⟩) − g ⟨z̄, y⟩.
 void softmaxGradRule(RuleContext &c) {
   Value *y = c.operand(0);
   Value *g = c.operand(1);
   Value *zBar = c.resultCotangent;
+  int64_t width = y->type.shape.back();
   c.accumulate(1, c.builder().softmaxGrad(y, zBar));
-  Value *gDotY = c.builder().sumAll(c.binary(OpKind::Mul, g, y));
-  Value *zBarDotY = c.builder().sumAll(c.binary(OpKind::Mul, zBar, y));
-  Value *centered = c.binary(OpKind::Sub, g, gDotY);
+  Value *gDotY = rowSum(c, c.binary(OpKind::Mul, g, y));
+  Value *zBarDotY = rowSum(c, c.binary(OpKind::Mul, zBar, y));
+  Value *centered = c.binary(OpKind::Sub, g, broadcastRow(c, gDotY, width));
   Value *first = c.binary(OpKind::Mul, zBar, centered);
-  Value *second = c.binary(OpKind::Mul, g, zBarDotY);
+  Value *second = c.binary(OpKind::Mul, g, broadcastRow(c, zBarDotY, width));
   c.accumulate(0, c.binary(OpKind::Sub, first, second));
+}
+
+// LogSoftmax: y = x − logsumexp(x) per row; ∂y_i/∂x_j = δ_ij − e^{y_j}, so
+// x̄ += ȳ − e^y Σ ȳ (LogSoftmaxGrad).
+void logSoftmaxRule(RuleContext &c) {
+  c.accumulate(0, c.builder().logSoftmaxGrad(c.result(), c.resultCotangent));
+}
+
+// LogSoftmaxGrad: z = g − e^y s with s = Σ g per row;
+// ḡ += z̄ − Σ (z̄ ⊙ e^y), ȳ += −z̄ ⊙ e^y s.
+void logSoftmaxGradRule(RuleContext &c) {
+  Value *y = c.operand(0);
+  Value *g = c.operand(1);
+  Value *zBar = c.resultCotangent;
+  int64_t width = y->type.shape.back();
+  Value *expY = c.unary(OpKind::Exp, y);
+  Value *weighted = c.binary(OpKind::Mul, zBar, expY);
+  Value *weightedSum = broadcastRow(c, rowSum(c, weighted), width);
+  c.accumulate(1, c.binary(OpKind::Sub, zBar, weightedSum));
+  Value *gSum = broadcastRow(c, rowSum(c, g), width);
+  Value *product = c.binary(OpKind::Mul, weighted, gSum);
+  c.accumulate(0, c.unary(OpKind::Neg, product));
+}
+
+// MaxLast: y = max_i x_i per row; x̄_i += ȳ where x_i = y, else 0. Ties are
+// not split: every entry equal to the maximum receives the whole ȳ.
+void maxLastRule(RuleContext &c) {
+  Value *x = c.operand(0);
+  int64_t width = x->type.shape.back();
+  Value *largest = broadcastRow(c, c.result(), width);
+  Value *isLargest = c.binary(OpKind::Equal, x, largest);
+  Value *g = broadcastRow(c, c.resultCotangent, width);
+  c.accumulate(0, c.builder().where(isLargest, g, c.builder().constant(0)));
 }
 
 // CrossEntropy: l = logsumexp(x) − x[t]; x̄ += l̄ (softmax(x) − onehot(t))
@@ -179,19 +335,21 @@ void crossEntropyRule(RuleContext &c) {
                                                c.resultCotangent));
 }
 
-// CrossEntropyGrad: z = g (p − onehot(t)) with p = softmax(x);
+// CrossEntropyGrad: z = g (p − onehot(t)) per row with p = softmax(x);
 // x̄ += g · (p ⊙ (z̄ − ⟨z̄, p⟩)), ḡ += ⟨z̄, p − onehot(t)⟩.
 void crossEntropyGradRule(RuleContext &c) {
   Value *logits = c.operand(0);
   Value *target = c.operand(1);
   Value *zBar = c.resultCotangent;
+  int64_t width = logits->type.shape.back();
   Value *probabilities = c.builder().softmax(logits);
   Value *throughSoftmax = c.builder().softmaxGrad(probabilities, zBar);
-  c.accumulate(0, c.binary(OpKind::Mul, c.operand(2), throughSoftmax));
-  Value *one = c.builder().constant(1);
+  Value *g = broadcastRow(c, c.operand(2), width);
+  c.accumulate(0, c.binary(OpKind::Mul, g, throughSoftmax));
+  Value *one = c.builder().constant(1, target->type.shape);
   Value *direction = c.builder().crossEntropyGrad(logits, target, one);
   Value *product = c.binary(OpKind::Mul, zBar, direction);
-  c.accumulate(2, c.builder().sumAll(product));
+  c.accumulate(2, rowSum(c, product));
 }
 
 // StreamAt: y = x[step]; x̄[step] += ȳ, zero at other steps (StreamPlace).
@@ -258,6 +416,25 @@ Rule ruleFor(OpKind kind) {
     return expRule;
   case OpKind::Log:
     return logRule;
+  case OpKind::Sqrt:
+    return sqrtRule;
+  case OpKind::Abs:
+    return absRule;
+  case OpKind::Relu:
+    return reluRule;
+  case OpKind::Pow:
+    return powRule;
+  case OpKind::Less:
+  case OpKind::LessEqual:
+  case OpKind::Greater:
+  case OpKind::GreaterEqual:
+  case OpKind::Equal:
+  case OpKind::NotEqual:
+    return comparisonRule;
+  case OpKind::Where:
+    return whereRule;
+  case OpKind::Einsum:
+    return einsumRule;
   case OpKind::MatVec:
     return matVecRule;
   case OpKind::OuterSum:
@@ -270,6 +447,8 @@ Rule ruleFor(OpKind kind) {
     return sliceRule;
   case OpKind::PadSlice:
     return padSliceRule;
+  case OpKind::Reshape:
+    return reshapeRule;
   case OpKind::Gather:
     return gatherRule;
   case OpKind::ScatterAddRows:
@@ -282,6 +461,12 @@ Rule ruleFor(OpKind kind) {
     return softmaxRule;
   case OpKind::SoftmaxGrad:
     return softmaxGradRule;
+  case OpKind::LogSoftmax:
+    return logSoftmaxRule;
+  case OpKind::LogSoftmaxGrad:
+    return logSoftmaxGradRule;
+  case OpKind::MaxLast:
+    return maxLastRule;
   case OpKind::CrossEntropy:
     return crossEntropyRule;
   case OpKind::CrossEntropyGrad:

@@ -175,6 +175,8 @@ void ScanGradient::recomputeStep(Op &reverse, Differentiator &inner) {
     clone->shape = op->shape;
     clone->begin = op->begin;
     clone->end = op->end;
+    clone->axis = op->axis;
+    clone->labels = op->labels;
     clone->transpose = op->transpose;
     clone->mean = op->mean;
     clone->steps = op->steps;

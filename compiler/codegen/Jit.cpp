@@ -103,6 +103,8 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::LLJIT &jit) {
   add("exp", static_cast<double (*)(double)>(&::exp));
   add("logf", static_cast<float (*)(float)>(&::logf));
   add("log", static_cast<double (*)(double)>(&::log));
+  add("powf", static_cast<float (*)(float, float)>(&::powf));
+  add("pow", static_cast<double (*)(double, double)>(&::pow));
   return symbols;
 }
 

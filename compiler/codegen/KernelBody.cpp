@@ -60,6 +60,14 @@ llvm::Value *KernelBodyEmitter::unaryMath(const Expr &expr, llvm::Value *x) {
   switch (expr.kind) {
   case ExprKind::Neg:
     return builder.CreateFNeg(x);
+  case ExprKind::Sqrt:
+    return builder.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x);
+  case ExprKind::Abs:
+    return builder.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x);
+  case ExprKind::Relu:
+    // x > 0 ? x : 0, so NaN gives 0 as in the interpreter.
+    return builder.CreateSelect(builder.CreateFCmpOGT(x, floatConstant(0)), x,
+                                floatConstant(0));
   case ExprKind::Exp:
     return math.exp(x);
   case ExprKind::Log:
@@ -74,12 +82,65 @@ llvm::Value *KernelBodyEmitter::unaryMath(const Expr &expr, llvm::Value *x) {
   }
 }
 
+/// A comparison's 1 or 0 in the float type. NotEqual is unordered (true for
+/// NaN), the others ordered, as C++ compares doubles.
+llvm::Value *KernelBodyEmitter::compare(ExprKind kind, llvm::Value *lhs,
+                                        llvm::Value *rhs) {
+  llvm::CmpInst::Predicate predicate;
+  switch (kind) {
+  case ExprKind::Less:
+    predicate = llvm::CmpInst::FCMP_OLT;
+    break;
+  case ExprKind::LessEqual:
+    predicate = llvm::CmpInst::FCMP_OLE;
+    break;
+  case ExprKind::Greater:
+    predicate = llvm::CmpInst::FCMP_OGT;
+    break;
+  case ExprKind::GreaterEqual:
+    predicate = llvm::CmpInst::FCMP_OGE;
+    break;
+  case ExprKind::Equal:
+    predicate = llvm::CmpInst::FCMP_OEQ;
+    break;
+  default:
+    predicate = llvm::CmpInst::FCMP_UNE;
+    break;
+  }
+  return builder.CreateUIToFP(builder.CreateFCmp(predicate, lhs, rhs),
+                              floatType);
+}
+
+llvm::Value *KernelBodyEmitter::binaryMath(ExprKind kind, llvm::Value *lhs,
+                                           llvm::Value *rhs) {
+  switch (kind) {
+  case ExprKind::Add:
+    return builder.CreateFAdd(lhs, rhs);
+  case ExprKind::Sub:
+    return builder.CreateFSub(lhs, rhs);
+  case ExprKind::Mul:
+    return builder.CreateFMul(lhs, rhs);
+  case ExprKind::Div:
+    return builder.CreateFDiv(lhs, rhs);
+  case ExprKind::Pow:
+    // A libm call (pow or powf) through llvm.pow.
+    return builder.CreateBinaryIntrinsic(llvm::Intrinsic::pow, lhs, rhs);
+  default:
+    return compare(kind, lhs, rhs);
+  }
+}
+
 llvm::Value *KernelBodyEmitter::emitExpr(const Expr &expr,
                                          llvm::ArrayRef<llvm::Value *> point,
                                          bool isInt) {
   switch (expr.kind) {
-  case ExprKind::Load:
-    return load(expr.access, point);
+  case ExprKind::Load: {
+    // Ids read by a float kernel (in a comparison) become floats.
+    llvm::Value *element = load(expr.access, point);
+    if (!isInt && element->getType()->isIntegerTy())
+      return builder.CreateSIToFP(element, floatType);
+    return element;
+  }
   case ExprKind::Constant:
     if (isInt)
       return builder.getInt64(static_cast<int64_t>(expr.value));
@@ -94,16 +155,12 @@ llvm::Value *KernelBodyEmitter::emitExpr(const Expr &expr,
   if (expr.operands.size() == 1)
     return unaryMath(expr, lhs);
   llvm::Value *rhs = emitExpr(expr.operands[1], point, false);
-  switch (expr.kind) {
-  case ExprKind::Add:
-    return builder.CreateFAdd(lhs, rhs);
-  case ExprKind::Sub:
-    return builder.CreateFSub(lhs, rhs);
-  case ExprKind::Mul:
-    return builder.CreateFMul(lhs, rhs);
-  default:
-    return builder.CreateFDiv(lhs, rhs);
-  }
+  if (expr.kind != ExprKind::Where)
+    return binaryMath(expr.kind, lhs, rhs);
+  // Where: the condition is lhs != 0 (unordered, so NaN selects rhs).
+  llvm::Value *otherwise = emitExpr(expr.operands[2], point, false);
+  llvm::Value *condition = builder.CreateFCmpUNE(lhs, floatConstant(0));
+  return builder.CreateSelect(condition, rhs, otherwise);
 }
 
 //===----------------------------------------------------------------------===//
@@ -113,8 +170,37 @@ llvm::Value *KernelBodyEmitter::emitExpr(const Expr &expr,
 void KernelBodyEmitter::emitElementwise(const lower::ElementwiseKernel &kernel,
                                         llvm::ArrayRef<llvm::Value *> point) {
   bool isInt = !environment.elementType(kernel.store)->isFloatingPointTy();
-  llvm::Value *value = emitExpr(kernel.body, point, isInt);
+  llvm::Value *value = kernel.reductionExtents.empty()
+                           ? emitExpr(kernel.body, point, isInt)
+                           : emitReducedExpr(kernel, point);
   storeTo(kernel.store, environment.address(kernel.store, point), value);
+}
+
+/// The sum of a float kernel's body over every point of its reduction
+/// dimensions, which follow `point` among the kernel's dimensions.
+llvm::Value *
+KernelBodyEmitter::emitReducedExpr(const lower::ElementwiseKernel &kernel,
+                                   llvm::ArrayRef<llvm::Value *> point) {
+  llvm::Value *total = environment.scratch(floatType, "sum");
+  builder.CreateStore(floatConstant(0), total);
+  std::vector<llvm::Value *> fullPoint(point.begin(), point.end());
+  std::function<void(size_t)> level = [&](size_t depth) {
+    if (depth == kernel.reductionExtents.size()) {
+      llvm::Value *term = emitExpr(kernel.body, fullPoint, false);
+      builder.CreateStore(
+          builder.CreateFAdd(builder.CreateLoad(floatType, total), term),
+          total);
+      return;
+    }
+    environment.loop(environment.size(kernel.reductionExtents[depth]),
+                     [&](llvm::Value *r) {
+                       fullPoint.push_back(r);
+                       level(depth + 1);
+                       fullPoint.pop_back();
+                     });
+  };
+  level(0);
+  return builder.CreateLoad(floatType, total);
 }
 
 void KernelBodyEmitter::emitReduce(const lower::Reduce &reduce,
@@ -140,19 +226,29 @@ void KernelBodyEmitter::emitReduce(const lower::Reduce &reduce,
 // Row kernels
 //===----------------------------------------------------------------------===//
 
-/// The largest element of a row.
+/// Whether mask row element j is nonzero (kept); true without a mask.
+llvm::Value *KernelBodyEmitter::isKept(const Access *mask,
+                                       llvm::ArrayRef<llvm::Value *> point,
+                                       llvm::Value *j) {
+  if (!mask)
+    return builder.getTrue();
+  return builder.CreateFCmpUNE(load(*mask, point, j), floatConstant(0));
+}
+
+/// The largest element of a row (over the kept ones, with a mask).
 llvm::Value *KernelBodyEmitter::rowMax(const Access &row,
                                        llvm::ArrayRef<llvm::Value *> point,
-                                       int64_t width) {
+                                       int64_t width, const Access *mask) {
   llvm::Value *largest = environment.scratch(floatType, "largest");
   builder.CreateStore(floatConstant(-std::numeric_limits<double>::infinity()),
                       largest);
   environment.loop(builder.getInt64(width), [&](llvm::Value *j) {
     llvm::Value *x = load(row, point, j);
     llvm::Value *current = builder.CreateLoad(floatType, largest);
-    builder.CreateStore(
-        builder.CreateSelect(builder.CreateFCmpOGT(x, current), x, current),
-        largest);
+    llvm::Value *larger = builder.CreateFCmpOGT(x, current);
+    if (mask)
+      larger = builder.CreateAnd(larger, isKept(mask, point, j));
+    builder.CreateStore(builder.CreateSelect(larger, x, current), largest);
   });
   return builder.CreateLoad(floatType, largest);
 }
@@ -168,15 +264,19 @@ llvm::Value *KernelBodyEmitter::addReassociable(llvm::Value *lhs,
 }
 
 /// sum_j exp(row[j] - max); with `store`, also writes each exp there.
+/// With a mask, masked terms are 0.
 llvm::Value *KernelBodyEmitter::rowSumExp(const Access &row,
                                           llvm::ArrayRef<llvm::Value *> point,
                                           int64_t width, llvm::Value *max,
-                                          const Access *store) {
+                                          const Access *store,
+                                          const Access *mask) {
   llvm::Value *total = environment.scratch(floatType, "total");
   builder.CreateStore(floatConstant(0), total);
   environment.loop(builder.getInt64(width), [&](llvm::Value *j) {
     llvm::Value *shifted = builder.CreateFSub(load(row, point, j), max);
     llvm::Value *exp = math.exp(shifted);
+    if (mask)
+      exp = builder.CreateSelect(isKept(mask, point, j), exp, floatConstant(0));
     if (store)
       storeTo(*store, elementAddress(*store, point, j), exp);
     // The terms are positive, so summing them in any order is as accurate;
@@ -193,12 +293,20 @@ llvm::Value *KernelBodyEmitter::targetInRange(llvm::Value *target,
   return builder.CreateICmpULT(target, builder.getInt64(rows));
 }
 
-/// y = exp(x - max) / sum exp(x - max).
+/// y = exp(x - max) / sum exp(x - max). With a mask, over the kept entries
+/// only: the others are 0, and a row with none kept is all 0 (its total is
+/// 0, so it is divided by 1 instead).
 void KernelBodyEmitter::emitSoftmaxRow(const lower::RowKernel &kernel,
                                        llvm::ArrayRef<llvm::Value *> point) {
   const Access &x = kernel.operands[0];
-  llvm::Value *max = rowMax(x, point, kernel.width);
-  llvm::Value *total = rowSumExp(x, point, kernel.width, max, &kernel.result);
+  const Access *mask =
+      kernel.operands.size() > 1 ? &kernel.operands[1] : nullptr;
+  llvm::Value *max = rowMax(x, point, kernel.width, mask);
+  llvm::Value *total =
+      rowSumExp(x, point, kernel.width, max, &kernel.result, mask);
+  if (mask)
+    total = builder.CreateSelect(builder.CreateFCmpOGT(total, floatConstant(0)),
+                                 total, floatConstant(1));
   environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
     llvm::Value *address = elementAddress(kernel.result, point, j);
     llvm::Value *exp = loadFrom(kernel.result, address);
@@ -265,9 +373,55 @@ void KernelBodyEmitter::emitCrossEntropyGradRow(
   });
 }
 
+/// y = x - max - log(sum exp(x - max)).
+void KernelBodyEmitter::emitLogSoftmaxRow(const lower::RowKernel &kernel,
+                                          llvm::ArrayRef<llvm::Value *> point) {
+  const Access &x = kernel.operands[0];
+  llvm::Value *max = rowMax(x, point, kernel.width);
+  llvm::Value *total = rowSumExp(x, point, kernel.width, max, nullptr);
+  llvm::Value *logTotal =
+      builder.CreateUnaryIntrinsic(llvm::Intrinsic::log, total);
+  environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
+    llvm::Value *shifted = builder.CreateFSub(load(x, point, j), max);
+    storeTo(kernel.result, elementAddress(kernel.result, point, j),
+            builder.CreateFSub(shifted, logTotal));
+  });
+}
+
+/// dx = g - exp(y) * sum(g).
+void KernelBodyEmitter::emitLogSoftmaxGradRow(
+    const lower::RowKernel &kernel, llvm::ArrayRef<llvm::Value *> point) {
+  const Access &y = kernel.operands[0];
+  const Access &g = kernel.operands[1];
+  llvm::Value *sum = environment.scratch(floatType, "sum");
+  builder.CreateStore(floatConstant(0), sum);
+  environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
+    builder.CreateStore(builder.CreateFAdd(builder.CreateLoad(floatType, sum),
+                                           load(g, point, j)),
+                        sum);
+  });
+  llvm::Value *total = builder.CreateLoad(floatType, sum);
+  environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
+    llvm::Value *scaled =
+        builder.CreateFMul(math.exp(load(y, point, j)), total);
+    storeTo(kernel.result, elementAddress(kernel.result, point, j),
+            builder.CreateFSub(load(g, point, j), scaled));
+  });
+}
+
 void KernelBodyEmitter::emitRow(const lower::RowKernel &kernel,
                                 llvm::ArrayRef<llvm::Value *> point) {
   switch (kernel.kind) {
+  case lower::RowKernelKind::LogSoftmax:
+    emitLogSoftmaxRow(kernel, point);
+    return;
+  case lower::RowKernelKind::LogSoftmaxGrad:
+    emitLogSoftmaxGradRow(kernel, point);
+    return;
+  case lower::RowKernelKind::MaxLast:
+    storeTo(kernel.result, environment.address(kernel.result, point),
+            rowMax(kernel.operands[0], point, kernel.width));
+    return;
   case lower::RowKernelKind::Softmax:
     emitSoftmaxRow(kernel, point);
     return;

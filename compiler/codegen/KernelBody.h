@@ -67,6 +67,12 @@ public:
 
 private:
   llvm::Value *unaryMath(const lower::Expr &expr, llvm::Value *x);
+  llvm::Value *binaryMath(lower::ExprKind kind, llvm::Value *lhs,
+                          llvm::Value *rhs);
+  llvm::Value *compare(lower::ExprKind kind, llvm::Value *lhs,
+                       llvm::Value *rhs);
+  llvm::Value *emitReducedExpr(const lower::ElementwiseKernel &kernel,
+                               llvm::ArrayRef<llvm::Value *> point);
   llvm::Value *load(const lower::Access &access,
                     llvm::ArrayRef<llvm::Value *> point,
                     llvm::Value *offset = nullptr);
@@ -77,16 +83,24 @@ private:
                               llvm::ArrayRef<llvm::Value *> point,
                               llvm::Value *offset);
   llvm::Value *floatConstant(double value);
+  llvm::Value *isKept(const lower::Access *mask,
+                      llvm::ArrayRef<llvm::Value *> point, llvm::Value *j);
   llvm::Value *rowMax(const lower::Access &row,
-                      llvm::ArrayRef<llvm::Value *> point, int64_t width);
+                      llvm::ArrayRef<llvm::Value *> point, int64_t width,
+                      const lower::Access *mask = nullptr);
   llvm::Value *addReassociable(llvm::Value *lhs, llvm::Value *rhs);
   llvm::Value *rowSumExp(const lower::Access &row,
                          llvm::ArrayRef<llvm::Value *> point, int64_t width,
-                         llvm::Value *max, const lower::Access *store);
+                         llvm::Value *max, const lower::Access *store,
+                         const lower::Access *mask = nullptr);
   void emitSoftmaxRow(const lower::RowKernel &kernel,
                       llvm::ArrayRef<llvm::Value *> point);
   void emitSoftmaxGradRow(const lower::RowKernel &kernel,
                           llvm::ArrayRef<llvm::Value *> point);
+  void emitLogSoftmaxRow(const lower::RowKernel &kernel,
+                         llvm::ArrayRef<llvm::Value *> point);
+  void emitLogSoftmaxGradRow(const lower::RowKernel &kernel,
+                             llvm::ArrayRef<llvm::Value *> point);
   void emitCrossEntropyRow(const lower::RowKernel &kernel,
                            llvm::ArrayRef<llvm::Value *> point);
   void emitCrossEntropyGradRow(const lower::RowKernel &kernel,

@@ -20,13 +20,26 @@ struct EmitOptions {
 /// `weft --emit=STAGE FILE`: prints one stage's output.
 int emitCommand(const EmitOptions &options);
 
+/// `weft run --steps-over INPUT=FILE --optimizer NAME`: one optimiser step
+/// per slice of FILE in place of a single run. Unset hyperparameters take
+/// PyTorch's defaults.
+struct OptimizerStepOptions {
+  std::string stepsOver; ///< INPUT=FILE; empty for a single run.
+  std::string optimizer; ///< sgd or adam
+  double learningRate = 1e-3;
+  std::optional<double> momentum, beta1, beta2, epsilon;
+  std::optional<double> clip; ///< The global gradient-norm limit, if any.
+};
+
 struct RunOptions {
   std::string model;
   std::string paramsDir, inputsDir, outputsDir, gradsDir;
   std::vector<std::string> sizes;
   bool useDouble = false;
+  OptimizerStepOptions stepping;
 };
-/// `weft run`: the model on given arrays; writes outputs and gradients.
+/// `weft run`: the model on given arrays; writes outputs and gradients, or
+/// with `stepping.stepsOver` the losses and parameters of optimiser steps.
 int runCommand(const RunOptions &options);
 
 struct TrainOptions {

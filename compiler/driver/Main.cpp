@@ -7,6 +7,45 @@
 #include <cstdio>
 #include <exception>
 
+namespace {
+
+/// `weft run`'s options for taking optimiser steps; each hyperparameter
+/// needs `--optimizer`, which needs `--steps-over`, and the other way round.
+void addOptimizerStepOptions(CLI::App &runApp,
+                             weft::driver::OptimizerStepOptions &stepping) {
+  CLI::Option *stepsOver = runApp.add_option(
+      "--steps-over", stepping.stepsOver,
+      "INPUT=FILE: one optimiser step per slice of FILE (steps first), fed "
+      "as INPUT");
+  CLI::Option *optimizer =
+      runApp.add_option("--optimizer", stepping.optimizer, "sgd or adam")
+          ->check(CLI::IsMember({"sgd", "adam"}));
+  stepsOver->needs(optimizer);
+  optimizer->needs(stepsOver);
+  runApp.add_option("--lr", stepping.learningRate, "learning rate (1e-3)")
+      ->check(CLI::PositiveNumber)
+      ->needs(optimizer);
+  runApp.add_option("--momentum", stepping.momentum, "SGD momentum (0)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(optimizer);
+  runApp.add_option("--beta1", stepping.beta1, "Adam's beta1 (0.9)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs(optimizer);
+  runApp.add_option("--beta2", stepping.beta2, "Adam's beta2 (0.999)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs(optimizer);
+  runApp.add_option("--eps", stepping.epsilon, "Adam's epsilon (1e-8)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(optimizer);
+  runApp
+      .add_option("--clip", stepping.clip,
+                  "global gradient-norm limit before each step (none)")
+      ->check(CLI::PositiveNumber)
+      ->needs(optimizer);
+}
+
+} // namespace
+
 int main(int argc, char **argv) {
   using namespace weft::driver;
   CLI::App app{"Weft: a compiler for recurrent neural networks"};
@@ -41,11 +80,12 @@ int main(int argc, char **argv) {
       ->required();
   runApp->add_option("--outputs", run.outputsDir, "folder for outputs")
       ->required();
-  runApp->add_option("--grads", run.gradsDir, "folder for gradients")
-      ->required();
+  runApp->add_option("--grads", run.gradsDir,
+                     "folder for gradients (needed without --steps-over)");
   runApp->add_option("--dtype", runType, "f32 or f64")
       ->check(CLI::IsMember({"f32", "f64"}));
   runApp->add_option("--set", run.sizes, "bind a size: NAME=N");
+  addOptimizerStepOptions(*runApp, run.stepping);
 
   TrainOptions train;
   CLI::App *trainApp = app.add_subcommand("train", "train a model on text");

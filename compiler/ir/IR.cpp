@@ -1,7 +1,8 @@
-// The tensor IR's implementation: type rules for every op (shared by the
-// Builder, which asserts on them, and the verifier, which reports them), the
-// Builder and the verifier. The printer is in IRPrinter.cpp.
+// The tensor IR's implementation: op names, the Builder and the verifier.
+// Both check ops with the type rules of TypeRules.cpp (the Builder aborts on
+// a broken rule, the verifier reports it); the printer is in IRPrinter.cpp.
 #include "compiler/ir/IR.h"
+#include "compiler/ir/TypeRules.h"
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -66,6 +67,28 @@ const char *opName(OpKind kind) {
     return "exp";
   case OpKind::Log:
     return "log";
+  case OpKind::Sqrt:
+    return "sqrt";
+  case OpKind::Abs:
+    return "abs";
+  case OpKind::Relu:
+    return "relu";
+  case OpKind::Pow:
+    return "pow";
+  case OpKind::Less:
+    return "less";
+  case OpKind::LessEqual:
+    return "less_equal";
+  case OpKind::Greater:
+    return "greater";
+  case OpKind::GreaterEqual:
+    return "greater_equal";
+  case OpKind::Equal:
+    return "equal";
+  case OpKind::NotEqual:
+    return "not_equal";
+  case OpKind::Where:
+    return "where";
   case OpKind::MatVec:
     return "matvec";
   case OpKind::OuterSum:
@@ -74,10 +97,14 @@ const char *opName(OpKind kind) {
     return "sum_batch";
   case OpKind::BroadcastBatch:
     return "broadcast_batch";
+  case OpKind::Einsum:
+    return "einsum";
   case OpKind::Slice:
     return "slice";
   case OpKind::PadSlice:
     return "pad_slice";
+  case OpKind::Reshape:
+    return "reshape";
   case OpKind::Gather:
     return "gather";
   case OpKind::ScatterAddRows:
@@ -90,6 +117,12 @@ const char *opName(OpKind kind) {
     return "softmax";
   case OpKind::SoftmaxGrad:
     return "softmax_grad";
+  case OpKind::LogSoftmax:
+    return "log_softmax";
+  case OpKind::LogSoftmaxGrad:
+    return "log_softmax_grad";
+  case OpKind::MaxLast:
+    return "max_last";
   case OpKind::CrossEntropy:
     return "cross_entropy";
   case OpKind::CrossEntropyGrad:
@@ -117,282 +150,6 @@ Value *Function::findOutput(const std::string &outputName) const {
     if (output.name == outputName)
       return output.value;
   return nullptr;
-}
-
-//===----------------------------------------------------------------------===//
-// Type rules
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-bool isFloat(const Type &type) { return type.element == ElementType::Float; }
-
-/// The result type of an elementwise op: scalars broadcast over the shape,
-/// unbatched operands over the batch, non-streams over the steps.
-std::string inferElementwise(const Op &op, Type &result) {
-  result = Type{{}, false, 0, ElementType::Float};
-  for (const Value *operand : op.operands) {
-    const Type &type = operand->type;
-    if (!isFloat(type))
-      return "elementwise operand is not float";
-    if (!type.isScalar()) {
-      if (!result.isScalar() && result.shape != type.shape)
-        return "elementwise operand shapes differ";
-      result.shape = type.shape;
-    }
-    if (type.isStream()) {
-      if (result.isStream() && result.steps != type.steps)
-        return "elementwise stream operands differ in steps";
-      result.steps = type.steps;
-    }
-    result.batched = result.batched || type.batched;
-  }
-  return "";
-}
-
-/// Checks that the per-step operands `a` and `b` agree in steps.
-std::string sameSteps(const Type &a, const Type &b) {
-  if (a.steps != b.steps)
-    return fmt::format("operands differ in steps ({} and {})", a.steps,
-                       b.steps);
-  return "";
-}
-
-std::string inferMatVec(const Op &op, Type &result) {
-  const Type &matrix = op.operands[0]->type;
-  const Type &vector = op.operands[1]->type;
-  if (matrix.batched || matrix.isStream() || matrix.shape.size() != 2)
-    return "matvec matrix must be an unbatched [M, K] value";
-  if (vector.shape.size() != 1)
-    return "matvec vector must have rank 1";
-  int64_t inner = op.transpose ? matrix.shape[0] : matrix.shape[1];
-  int64_t outer = op.transpose ? matrix.shape[1] : matrix.shape[0];
-  if (vector.shape[0] != inner)
-    return fmt::format("matvec inner sizes differ ({} and {})", inner,
-                       vector.shape[0]);
-  result = Type{{outer}, vector.batched, vector.steps, ElementType::Float};
-  return "";
-}
-
-std::string inferOuterSum(const Op &op, Type &result) {
-  const Type &lhs = op.operands[0]->type;
-  const Type &rhs = op.operands[1]->type;
-  if (lhs.shape.size() != 1 || rhs.shape.size() != 1)
-    return "outer_sum operands must have rank 1";
-  if (lhs.batched != rhs.batched)
-    return "outer_sum operands differ in batching";
-  result = Type{{lhs.shape[0], rhs.shape[0]}, false, 0, ElementType::Float};
-  return sameSteps(lhs, rhs);
-}
-
-std::string inferSlice(const Op &op, Type &result) {
-  const Type &x = op.operands[0]->type;
-  if (x.shape.empty())
-    return "slice of a scalar";
-  bool isPad = op.kind == OpKind::PadSlice;
-  int64_t length = isPad ? x.shape[0] : op.end - op.begin;
-  int64_t limit = isPad ? op.end : x.shape[0];
-  if (op.begin < 0 || length <= 0 || op.begin + length > limit)
-    return fmt::format("{} bounds [{}, {}) out of range", opName(op.kind),
-                       op.begin, op.begin + length);
-  result = x;
-  result.shape[0] = isPad ? op.end : length;
-  return "";
-}
-
-std::string inferGather(const Op &op, Type &result) {
-  const Type &table = op.operands[0]->type;
-  const Type &ids = op.operands[1]->type;
-  if (table.batched || table.isStream() || table.shape.size() != 2 ||
-      !isFloat(table))
-    return "gather table must be an unbatched float [V, E] value";
-  if (isFloat(ids) || !ids.isScalar())
-    return "gather ids must be int scalars";
-  result = Type{{table.shape[1]}, ids.batched, ids.steps, ElementType::Float};
-  return "";
-}
-
-std::string inferScatterAddRows(const Op &op, Type &result) {
-  const Type &g = op.operands[0]->type;
-  const Type &ids = op.operands[1]->type;
-  if (g.shape.size() != 1 || !isFloat(g))
-    return "scatter_add_rows rows must be float with rank 1";
-  if (isFloat(ids) || !ids.isScalar())
-    return "scatter_add_rows ids must be int scalars";
-  if (op.end <= 0)
-    return "scatter_add_rows needs a positive row count";
-  result = Type{{op.end, g.shape[0]}, false, 0, ElementType::Float};
-  return sameSteps(g, ids);
-}
-
-std::string inferBatchOp(const Op &op, Type &result) {
-  const Type &x = op.operands[0]->type;
-  bool toBatched = op.kind == OpKind::BroadcastBatch;
-  if (x.batched == toBatched || !isFloat(x))
-    return fmt::format("{} operand must be {} float", opName(op.kind),
-                       toBatched ? "an unbatched" : "a batched");
-  result = x;
-  result.batched = toBatched;
-  return "";
-}
-
-std::string inferFill(const Op &op, Type &result) {
-  const Type &x = op.operands[0]->type;
-  if (!x.isScalar() || !isFloat(x))
-    return "fill operand must be a float scalar";
-  result = x;
-  result.shape = op.shape;
-  return "";
-}
-
-std::string inferSoftmaxGrad(const Op &op, Type &result) {
-  const Type &y = op.operands[0]->type;
-  const Type &g = op.operands[1]->type;
-  if (y.shape != g.shape)
-    return "softmax_grad operand shapes differ";
-  result = y;
-  result.batched = y.batched || g.batched;
-  return sameSteps(y, g);
-}
-
-std::string inferCrossEntropy(const Op &op, Type &result) {
-  const Type &logits = op.operands[0]->type;
-  const Type &target = op.operands[1]->type;
-  if (logits.shape.size() != 1 || !isFloat(logits))
-    return "cross_entropy logits must be float with rank 1";
-  if (isFloat(target) || !target.isScalar())
-    return "cross_entropy target must be an int scalar";
-  bool batched = logits.batched || target.batched;
-  if (op.kind == OpKind::CrossEntropy) {
-    result = Type{{}, batched, logits.steps, ElementType::Float};
-    return sameSteps(logits, target);
-  }
-  const Type &g = op.operands[2]->type;
-  if (!g.isScalar())
-    return "cross_entropy_grad cotangent must be a scalar";
-  result = logits;
-  result.batched = batched || g.batched;
-  std::string error = sameSteps(logits, target);
-  return error.empty() ? sameSteps(logits, g) : error;
-}
-
-std::string inferStreamOp(const Op &op, Type &result) {
-  const Type &x = op.operands[0]->type;
-  switch (op.kind) {
-  case OpKind::StreamAt:
-    if (op.begin < 0 || op.begin >= x.steps)
-      return fmt::format("stream_at step {} outside a stream of {} steps",
-                         op.begin, x.steps);
-    result = x.stepType();
-    return "";
-  case OpKind::SumSteps:
-    if (!x.isStream() || !isFloat(x))
-      return "sum_steps operand must be a float stream";
-    result = x.stepType();
-    return "";
-  case OpKind::StreamPlace:
-  case OpKind::StreamFill:
-    if (x.isStream() || !isFloat(x) || op.steps <= 0)
-      return fmt::format("{} needs a float non-stream and steps > 0",
-                         opName(op.kind));
-    if (op.begin < 0 || op.begin >= op.steps)
-      return "stream_place step out of range";
-    result = x.stackedType(op.steps);
-    return "";
-  case OpKind::StreamSlice:
-    if (op.begin < 0 || op.begin >= op.end || op.end > x.steps)
-      return fmt::format("stream_slice steps [{}, {}) outside {} steps",
-                         op.begin, op.end, x.steps);
-    result = x.stackedType(op.end - op.begin);
-    return "";
-  case OpKind::StreamPad:
-    if (!x.isStream() || op.begin < 0 || op.begin + x.steps > op.steps)
-      return "stream_pad places steps outside the result";
-    result = x.stackedType(op.steps);
-    return "";
-  default:
-    return "not a stream op";
-  }
-}
-
-/// The number of operands each non-Scan op takes.
-unsigned operandCount(OpKind kind) {
-  switch (kind) {
-  case OpKind::Param:
-  case OpKind::Input:
-  case OpKind::Constant:
-    return 0;
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::MatVec:
-  case OpKind::OuterSum:
-  case OpKind::Gather:
-  case OpKind::ScatterAddRows:
-  case OpKind::SoftmaxGrad:
-  case OpKind::CrossEntropy:
-    return 2;
-  case OpKind::CrossEntropyGrad:
-    return 3;
-  default:
-    return 1;
-  }
-}
-
-} // namespace
-
-/// Returns why `op` (not a Scan) is ill typed, or "" after setting `result`
-/// to its result type. Input ops keep the type they were given.
-static std::string inferResultType(const Op &op, Type &result) {
-  if (op.operands.size() != operandCount(op.kind))
-    return fmt::format("{} takes {} operands, not {}", opName(op.kind),
-                       operandCount(op.kind), op.operands.size());
-  if (op.kind >= OpKind::Neg && op.kind <= OpKind::Log)
-    return inferElementwise(op, result);
-  switch (op.kind) {
-  case OpKind::Param:
-  case OpKind::Constant:
-    result = Type{op.shape, false, 0, ElementType::Float};
-    return "";
-  case OpKind::Input:
-    result = op.results.empty() ? Type{} : op.result()->type;
-    return result.batched ? "" : "input must be batched";
-  case OpKind::MatVec:
-    return inferMatVec(op, result);
-  case OpKind::OuterSum:
-    return inferOuterSum(op, result);
-  case OpKind::SumBatch:
-  case OpKind::BroadcastBatch:
-    return inferBatchOp(op, result);
-  case OpKind::Slice:
-  case OpKind::PadSlice:
-    return inferSlice(op, result);
-  case OpKind::Gather:
-    return inferGather(op, result);
-  case OpKind::ScatterAddRows:
-    return inferScatterAddRows(op, result);
-  case OpKind::SumAll:
-    result = op.operands[0]->type;
-    result.shape.clear();
-    return isFloat(result) ? "" : "sum_all operand must be float";
-  case OpKind::Fill:
-    return inferFill(op, result);
-  case OpKind::Softmax:
-    result = op.operands[0]->type;
-    return isFloat(result) && !result.isScalar()
-               ? ""
-               : "softmax operand must be a float vector";
-  case OpKind::SoftmaxGrad:
-    return inferSoftmaxGrad(op, result);
-  case OpKind::CrossEntropy:
-  case OpKind::CrossEntropyGrad:
-    return inferCrossEntropy(op, result);
-  case OpKind::Scan:
-    return "scan types are checked separately";
-  default:
-    return inferStreamOp(op, result);
-  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -474,15 +231,29 @@ Value *Builder::constant(double constantValue, std::vector<int64_t> shape) {
 }
 
 Value *Builder::unary(OpKind kind, Value *x) {
-  if (operandCount(kind) != 1 || kind < OpKind::Neg || kind > OpKind::Log)
+  if (!isElementwise(kind) || !takesOperandCount(kind, 1))
     builderFailure(fmt::format("{} is not a unary op", opName(kind)));
   return buildTyped(*this, kind, {x}, [](Op &) {});
 }
 
 Value *Builder::binary(OpKind kind, Value *lhs, Value *rhs) {
-  if (kind < OpKind::Add || kind > OpKind::Div)
+  if (!isElementwise(kind) || !takesOperandCount(kind, 2))
     builderFailure(fmt::format("{} is not a binary op", opName(kind)));
   return buildTyped(*this, kind, {lhs, rhs}, [](Op &) {});
+}
+
+Value *Builder::where(Value *cond, Value *a, Value *b) {
+  return buildTyped(*this, OpKind::Where, {cond, a, b}, [](Op &) {});
+}
+
+Value *Builder::einsum(std::vector<Value *> operands,
+                       std::vector<std::string> labels,
+                       std::vector<int64_t> resultShape, int64_t resultSteps) {
+  return buildTyped(*this, OpKind::Einsum, std::move(operands), [&](Op &op) {
+    op.labels = labels;
+    op.shape = resultShape;
+    op.steps = resultSteps;
+  });
 }
 
 Value *Builder::matVec(Value *matrix, Value *vector, bool transpose) {
@@ -504,18 +275,26 @@ Value *Builder::broadcastBatch(Value *x, bool mean) {
                     [&](Op &op) { op.mean = mean; });
 }
 
-Value *Builder::slice(Value *x, int64_t begin, int64_t end) {
+Value *Builder::slice(Value *x, int64_t begin, int64_t end, unsigned axis) {
   return buildTyped(*this, OpKind::Slice, {x}, [&](Op &op) {
     op.begin = begin;
     op.end = end;
+    op.axis = axis;
   });
 }
 
-Value *Builder::padSlice(Value *g, int64_t begin, int64_t fullLength) {
+Value *Builder::padSlice(Value *g, int64_t begin, int64_t fullLength,
+                         unsigned axis) {
   return buildTyped(*this, OpKind::PadSlice, {g}, [&](Op &op) {
     op.begin = begin;
     op.end = fullLength;
+    op.axis = axis;
   });
+}
+
+Value *Builder::reshape(Value *x, std::vector<int64_t> shape) {
+  return buildTyped(*this, OpKind::Reshape, {x},
+                    [&](Op &op) { op.shape = shape; });
 }
 
 Value *Builder::gather(Value *table, Value *ids) {
@@ -536,12 +315,27 @@ Value *Builder::fill(Value *scalar, std::vector<int64_t> shape) {
                     [&](Op &op) { op.shape = shape; });
 }
 
-Value *Builder::softmax(Value *x) {
-  return buildTyped(*this, OpKind::Softmax, {x}, [](Op &) {});
+Value *Builder::softmax(Value *x, Value *mask) {
+  std::vector<Value *> operands{x};
+  if (mask)
+    operands.push_back(mask);
+  return buildTyped(*this, OpKind::Softmax, std::move(operands), [](Op &) {});
 }
 
 Value *Builder::softmaxGrad(Value *y, Value *g) {
   return buildTyped(*this, OpKind::SoftmaxGrad, {y, g}, [](Op &) {});
+}
+
+Value *Builder::logSoftmax(Value *x) {
+  return buildTyped(*this, OpKind::LogSoftmax, {x}, [](Op &) {});
+}
+
+Value *Builder::logSoftmaxGrad(Value *y, Value *g) {
+  return buildTyped(*this, OpKind::LogSoftmaxGrad, {y, g}, [](Op &) {});
+}
+
+Value *Builder::maxLast(Value *x) {
+  return buildTyped(*this, OpKind::MaxLast, {x}, [](Op &) {});
 }
 
 Value *Builder::crossEntropy(Value *logits, Value *target) {

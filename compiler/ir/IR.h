@@ -63,6 +63,21 @@ enum class OpKind {
   Tanh,
   Exp,
   Log,
+  Sqrt, ///< √x.
+  Abs,  ///< |x|.
+  Relu, ///< max(x, 0).
+  Pow,  ///< x^y. Its gradient for y is ȳ·log(x)·x^y, so x must be > 0
+        ///< wherever y needs a gradient (a constant y gets none).
+  // Comparisons: Float 1 where the relation holds, else 0. Operands may be
+  // Float or Int (ids are compared as floats); they get no gradient.
+  Less,
+  LessEqual,
+  Greater,
+  GreaterEqual,
+  Equal,
+  NotEqual,
+  Where, ///< Where(cond, a, b) = cond != 0 ? a : b; cond (Float) gets no
+         ///< gradient.
 
   // Linear algebra.
   MatVec,   ///< A[M, K] @ x[K] -> [M]; with `transpose`, A[K, M]: A^T x.
@@ -73,22 +88,38 @@ enum class OpKind {
             ///< the batch size when `mean` is set.
   BroadcastBatch, ///< Unbatched x -> batched copies of x, divided by the
                   ///< batch size when `mean` is set (inverse of SumBatch).
+  Einsum, ///< A sum of products over labelled axes; see Op::labels. Covers
+          ///< matrix products, transposes, sums over any axes, broadcasting
+          ///< over new axes and moving a stream's steps into the shape.
 
   // Shapes and indexing.
-  Slice,    ///< x[begin:end] along axis 0.
-  PadSlice, ///< Inverse of Slice: g placed at rows [begin, begin + len) of
-            ///< zeros with `end` rows along axis 0.
-  Gather,   ///< table[V, E] (unbatched), ids (Int, batched, shape []) -> [E].
-  ScatterAddRows, ///< g[E] (batched), ids -> [V, E] unbatched, where
-                  ///< `end` = V: row ids[b] receives g[b], summed over b.
+  Slice,    ///< x[begin:end] along per-example axis `axis`.
+  PadSlice, ///< Inverse of Slice: g placed at [begin, begin + len) of zeros
+            ///< with `end` entries along axis `axis`.
+  Reshape,  ///< x with per-example shape `shape` (same element count): a
+            ///< row-major reinterpretation.
+  Gather,   ///< table[V, E] (unbatched), ids (Int, shape S) -> S + [E]:
+            ///< out[s] = table[ids[s]].
+  ScatterAddRows, ///< g[S + [E]], ids[S] -> [V, E] unbatched, where `end` =
+                  ///< V: row ids[s] receives g[s], summed over s and the
+                  ///< batch.
   SumAll,         ///< Sum of every element of one example -> shape [].
   Fill,           ///< Scalar s -> s in every element of `shape` (batched as s).
 
   // Neural network primitives with stable formulas.
-  Softmax,          ///< exp(x - max x) / sum exp(x - max x), over the shape.
-  SoftmaxGrad,      ///< y = Softmax(x), g -> y * (g - sum(g * y)).
-  CrossEntropy,     ///< logits[V], target (Int, []) -> logsumexp - logit[y].
-  CrossEntropyGrad, ///< logits, target, g[] -> g * (softmax(logits) - onehot).
+  // Row ops work on each row along the last axis; a vector is one row.
+  Softmax,        ///< exp(x - max x) / sum exp(x - max x). An optional second
+                  ///< operand, a Float mask of x's shape, keeps the entries
+                  ///< where it is nonzero: masked entries get exactly 0, and a
+                  ///< row with every entry masked is all zeros.
+  SoftmaxGrad,    ///< y = Softmax(x), g -> y * (g - sum(g * y)).
+  LogSoftmax,     ///< x - logsumexp(x), shifted by the row maximum.
+  LogSoftmaxGrad, ///< y = LogSoftmax(x), g -> g - exp(y) * sum(g).
+  MaxLast,        ///< The largest entry of each row: shape drops the last
+                  ///< axis.
+  CrossEntropy,   ///< logits[..., V], target (Int, [...]) -> [...]:
+                  ///< logsumexp(row) - row[target].
+  CrossEntropyGrad, ///< logits, target, g[...] -> g * (softmax - onehot).
 
   // Streams and time.
   Scan,        ///< Runs `body` for `steps` steps; see Op.
@@ -109,9 +140,23 @@ enum class OpKind {
 // non-stream operand over the steps; the other ops take streams only in
 // their per-example operands (not MatVec's matrix nor Gather's table).
 // OuterSum and ScatterAddRows also sum over the steps. OuterSum accepts two
-// unbatched operands too (then it is the plain outer product).
+// unbatched operands too (then it is the plain outer product). Einsum names
+// the steps axis explicitly in its labels instead.
 
 const char *opName(OpKind kind);
+
+/// Whether each result element depends only on the same element (after
+/// broadcasting) of the operands: Neg through Where.
+inline bool isElementwise(OpKind kind) {
+  return kind >= OpKind::Neg && kind <= OpKind::Where;
+}
+/// Less through NotEqual.
+inline bool isComparison(OpKind kind) {
+  return kind >= OpKind::Less && kind <= OpKind::NotEqual;
+}
+
+/// The label of the batch axis in an Einsum's labels.
+constexpr char einsumBatchLabel = 'B';
 
 class Op;
 class Block;
@@ -155,15 +200,25 @@ public:
   // Attributes; which ones apply depends on `kind`.
   std::string name;           ///< Param, Input
   double value = 0;           ///< Constant
-  std::vector<int64_t> shape; ///< Param, Constant, Fill
+  std::vector<int64_t> shape; ///< Param, Constant, Fill, Reshape, Einsum
   int64_t begin = 0;          ///< Slice, PadSlice, StreamAt/Place/Slice/Pad
   int64_t end = 0;            ///< Slice, PadSlice, ScatterAddRows, StreamSlice
-  bool transpose = false;     ///< MatVec
-  bool mean = false;          ///< SumBatch
-  int64_t steps = 0;          ///< Scan, StreamPlace, StreamFill, StreamPad
-  bool reverse = false;       ///< Scan
-  unsigned numCarries = 0;    ///< Scan
-  unsigned numSequences = 0;  ///< Scan
+  unsigned axis = 0;          ///< Slice, PadSlice: a per-example axis
+  /// Einsum: one string per operand, then the result's. Each labels every
+  /// axis of the value's full layout, one char per axis in layout order:
+  /// the steps axis of a stream, then the batch axis of a batched value
+  /// (always `B`, which labels nothing else), then the shape's axes. The
+  /// result, a stream of `steps` steps when `steps` > 0 with per-example
+  /// shape `shape`, is at each index the sum, over the labels it lacks, of
+  /// the product of the operands there. A label has one size wherever it
+  /// occurs; one only in the result broadcasts.
+  std::vector<std::string> labels;
+  bool transpose = false;  ///< MatVec
+  bool mean = false;       ///< SumBatch
+  int64_t steps = 0;       ///< Scan, StreamPlace, StreamFill, StreamPad, Einsum
+  bool reverse = false;    ///< Scan
+  unsigned numCarries = 0; ///< Scan
+  unsigned numSequences = 0;            ///< Scan
   std::vector<int64_t> sequenceOffsets; ///< Scan
   std::unique_ptr<Block> body;          ///< Scan
 
@@ -216,14 +271,29 @@ public:
   Value *outerSum(Value *lhs, Value *rhs);
   Value *sumBatch(Value *x, bool mean);
   Value *broadcastBatch(Value *x, bool mean);
-  Value *slice(Value *x, int64_t begin, int64_t end);
-  Value *padSlice(Value *g, int64_t begin, int64_t fullLength);
+  /// Where(cond, a, b): a where cond != 0, else b.
+  Value *where(Value *cond, Value *a, Value *b);
+  /// An Einsum (see Op::labels): `labels` has one string per operand, then
+  /// the result's; the result has `resultShape` and, when `resultSteps` >
+  /// 0, that many steps.
+  Value *einsum(std::vector<Value *> operands, std::vector<std::string> labels,
+                std::vector<int64_t> resultShape, int64_t resultSteps = 0);
+  Value *slice(Value *x, int64_t begin, int64_t end, unsigned axis = 0);
+  Value *padSlice(Value *g, int64_t begin, int64_t fullLength,
+                  unsigned axis = 0);
+  Value *reshape(Value *x, std::vector<int64_t> shape);
   Value *gather(Value *table, Value *ids);
   Value *scatterAddRows(Value *g, Value *ids, int64_t rows);
   Value *sumAll(Value *x);
   Value *fill(Value *scalar, std::vector<int64_t> shape);
-  Value *softmax(Value *x);
+  /// Softmax over the last axis; `mask` (x's shape, Float) keeps the
+  /// entries where it is nonzero.
+  Value *softmax(Value *x, Value *mask = nullptr);
   Value *softmaxGrad(Value *y, Value *g);
+  Value *logSoftmax(Value *x);
+  Value *logSoftmaxGrad(Value *y, Value *g);
+  /// The largest entry along the last axis.
+  Value *maxLast(Value *x);
   Value *crossEntropy(Value *logits, Value *target);
   Value *crossEntropyGrad(Value *logits, Value *target, Value *g);
   Value *streamAt(Value *stream, int64_t step);

@@ -24,6 +24,17 @@ std::string joinNames(const std::vector<Value *> &values, size_t begin,
   return text;
 }
 
+/// ` axis=N` for a slice along an axis other than 0.
+std::string axisText(const Op &op) {
+  return op.axis ? fmt::format(" axis={}", op.axis) : "";
+}
+
+/// An einsum's labels as `ki,Bi->Bk`.
+std::string einsumText(const Op &op) {
+  std::vector<std::string> operands(op.labels.begin(), op.labels.end() - 1);
+  return fmt::format("{}->{}", fmt::join(operands, ","), op.labels.back());
+}
+
 /// The attributes of a non-Scan op, each with a leading space.
 std::string attributes(const Op &op) {
   switch (op.kind) {
@@ -34,17 +45,23 @@ std::string attributes(const Op &op) {
   case OpKind::Constant:
     return fmt::format(" {} shape=[{}]", op.value, fmt::join(op.shape, ","));
   case OpKind::Fill:
+  case OpKind::Reshape:
     return fmt::format(" shape=[{}]", fmt::join(op.shape, ","));
+  case OpKind::Einsum:
+    return fmt::format(" \"{}\" shape=[{}]{}", einsumText(op),
+                       fmt::join(op.shape, ","),
+                       op.steps ? fmt::format(" steps={}", op.steps) : "");
   case OpKind::MatVec:
     return op.transpose ? " transpose" : "";
   case OpKind::SumBatch:
   case OpKind::BroadcastBatch:
     return op.mean ? " mean" : "";
   case OpKind::Slice:
+    return fmt::format(" begin={} end={}", op.begin, op.end) + axisText(op);
   case OpKind::StreamSlice:
     return fmt::format(" begin={} end={}", op.begin, op.end);
   case OpKind::PadSlice:
-    return fmt::format(" begin={} rows={}", op.begin, op.end);
+    return fmt::format(" begin={} rows={}", op.begin, op.end) + axisText(op);
   case OpKind::ScatterAddRows:
     return fmt::format(" rows={}", op.end);
   case OpKind::StreamAt:

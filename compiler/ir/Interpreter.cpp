@@ -43,6 +43,7 @@ private:
   Buffer leaf(const Op &op);
   Buffer stepwise(const Op &op);
   Buffer streamOp(const Op &op);
+  Buffer einsum(const Op &op);
   void runScan(const Op &scan);
   Buffer computeStep(const Op &op, const std::vector<View> &in,
                      const Type &resultType);
@@ -61,7 +62,8 @@ double at(const View &view, int64_t example, int64_t index) {
   return view.data[offset + (view.type->isScalar() ? 0 : index)];
 }
 
-double applyElementwise(OpKind kind, double a, double b) {
+/// One element of an elementwise op from its operands' elements.
+double applyElementwise(OpKind kind, double a, double b, double c) {
   switch (kind) {
   case OpKind::Neg:
     return -a;
@@ -81,13 +83,31 @@ double applyElementwise(OpKind kind, double a, double b) {
     return std::exp(a);
   case OpKind::Log:
     return std::log(a);
+  case OpKind::Sqrt:
+    return std::sqrt(a);
+  case OpKind::Abs:
+    return std::abs(a);
+  case OpKind::Relu:
+    return a > 0 ? a : 0;
+  case OpKind::Pow:
+    return std::pow(a, b);
+  case OpKind::Less:
+    return a < b ? 1 : 0;
+  case OpKind::LessEqual:
+    return a <= b ? 1 : 0;
+  case OpKind::Greater:
+    return a > b ? 1 : 0;
+  case OpKind::GreaterEqual:
+    return a >= b ? 1 : 0;
+  case OpKind::Equal:
+    return a == b ? 1 : 0;
+  case OpKind::NotEqual:
+    return a != b ? 1 : 0;
+  case OpKind::Where:
+    return a != 0 ? b : c;
   default:
     interpreterFailure("not an elementwise op");
   }
-}
-
-bool isElementwise(OpKind kind) {
-  return kind >= OpKind::Neg && kind <= OpKind::Log;
 }
 
 /// One step of one op being computed: its operands and its result buffer.
@@ -110,18 +130,24 @@ struct Step {
   }
 };
 
-/// Softmax of `count` logits read through `logit(i)`, written to `out`.
-template <typename Logit>
-void softmaxInto(int64_t count, Logit logit, double *out) {
+/// Softmax of `count` logits read through `logit(i)`, written to `out`,
+/// over the entries where `keep(i)`: the others get 0, and so does every
+/// entry of a row with none kept.
+template <typename Logit, typename Keep>
+void softmaxInto(int64_t count, Logit logit, Keep keep, double *out) {
   double largest = -INFINITY;
   for (int64_t i = 0; i < count; ++i)
-    largest = std::max(largest, logit(i));
+    if (keep(i))
+      largest = std::max(largest, logit(i));
   double total = 0;
   for (int64_t i = 0; i < count; ++i)
-    total += out[i] = std::exp(logit(i) - largest);
+    total += out[i] = keep(i) ? std::exp(logit(i) - largest) : 0;
   for (int64_t i = 0; i < count; ++i)
-    out[i] /= total;
+    out[i] /= total > 0 ? total : 1;
 }
+
+/// The elements of a value of `type` per row along its last axis.
+int64_t rowWidth(const Type &type) { return type.shape.back(); }
 
 /// The row an id selects, checked against the table's row count.
 int64_t rowOf(double id, int64_t rows) {
@@ -132,11 +158,13 @@ int64_t rowOf(double id, int64_t rows) {
 }
 
 void computeElementwise(Step &step) {
+  double operands[3] = {0, 0, 0};
   for (int64_t b = 0; b < step.examples; ++b)
     for (int64_t i = 0; i < step.count; ++i) {
-      double rhs = step.in.size() > 1 ? at(step.in[1], b, i) : 0;
+      for (size_t k = 0; k < step.in.size(); ++k)
+        operands[k] = at(step.in[k], b, i);
       step.example(b)[i] =
-          applyElementwise(step.op.kind, at(step.in[0], b, i), rhs);
+          applyElementwise(step.op.kind, operands[0], operands[1], operands[2]);
     }
 }
 
@@ -174,37 +202,56 @@ void computeLinearAlgebra(Step &step) {
 }
 
 void computeSlice(Step &step) {
-  // Rows along axis 0 are contiguous runs of `rowSize` elements.
+  // Around the axis, each example is [outer, length, inner]; `moved`
+  // entries of the axis go from offset `from` in x to `to` in the result.
   const Op &op = step.op;
-  int64_t rowSize = step.count / step.resultType.shape[0];
+  const std::vector<int64_t> &shape = step.in[0].type->shape;
+  int64_t outer = 1, inner = 1;
+  for (unsigned d = 0; d < shape.size(); ++d)
+    (d < op.axis ? outer : inner) *= d == op.axis ? 1 : shape[d];
+  int64_t sourceLength = shape[op.axis];
+  int64_t resultLength = step.resultType.shape[op.axis];
   bool isSlice = op.kind == OpKind::Slice;
-  int64_t rows = isSlice ? op.end - op.begin : step.in[0].type->shape[0];
-  int64_t from = isSlice ? op.begin * rowSize : 0;
-  int64_t to = isSlice ? 0 : op.begin * rowSize;
+  int64_t moved = isSlice ? op.end - op.begin : sourceLength;
+  int64_t from = isSlice ? op.begin : 0;
+  int64_t to = isSlice ? 0 : op.begin;
   for (int64_t b = 0; b < step.examples; ++b)
-    for (int64_t i = 0; i < rows * rowSize; ++i)
-      step.example(b)[to + i] = at(step.in[0], b, from + i);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t r = 0; r < moved; ++r)
+        for (int64_t i = 0; i < inner; ++i)
+          step.example(b)[((o * resultLength) + to + r) * inner + i] =
+              at(step.in[0], b, ((o * sourceLength) + from + r) * inner + i);
+}
+
+void computeReshape(Step &step) {
+  for (int64_t b = 0; b < step.examples; ++b)
+    for (int64_t i = 0; i < step.count; ++i)
+      step.example(b)[i] = at(step.in[0], b, i);
 }
 
 void computeRows(Step &step) {
   const View &source = step.in[0];
   const View &ids = step.in[1];
+  int64_t positions = ids.type->elementCount();
   if (step.op.kind == OpKind::Gather) {
-    // out = table[ids[b]].
-    for (int64_t b = 0; b < step.examples; ++b) {
-      int64_t row = rowOf(at(ids, b, 0), source.type->shape[0]);
-      for (int64_t i = 0; i < step.count; ++i)
-        step.example(b)[i] = source.data[row * step.count + i];
-    }
+    // out[s] = table[ids[s]] at every position s of the ids.
+    int64_t width = source.type->shape[1];
+    for (int64_t b = 0; b < step.examples; ++b)
+      for (int64_t s = 0; s < positions; ++s) {
+        int64_t row = rowOf(at(ids, b, s), source.type->shape[0]);
+        for (int64_t i = 0; i < width; ++i)
+          step.example(b)[s * width + i] = source.data[row * width + i];
+      }
     return;
   }
-  // ScatterAddRows: row ids[b] receives g[b], summed over the batch.
+  // ScatterAddRows: row ids[s] receives g[s], summed over s and the batch.
   int64_t width = step.resultType.shape[1];
-  for (int64_t b = 0; b < step.operandExamples(); ++b) {
-    int64_t row = rowOf(at(ids, b, 0), step.resultType.shape[0]);
-    for (int64_t i = 0; i < width; ++i)
-      step.out[row * width + i] += at(source, b, i);
-  }
+  for (int64_t b = 0; b < step.operandExamples(); ++b)
+    for (int64_t s = 0; s < positions; ++s) {
+      int64_t row = rowOf(at(ids, b, s), step.resultType.shape[0]);
+      for (int64_t i = 0; i < width; ++i)
+        step.out[row * width + i] += at(source, b, s * width + i);
+    }
 }
 
 void computeReduction(Step &step) {
@@ -218,46 +265,97 @@ void computeReduction(Step &step) {
       std::fill_n(step.example(b), step.count, at(x, b, 0));
 }
 
-void computeSoftmax(Step &step) {
+/// Softmax (masked), SoftmaxGrad, LogSoftmax, LogSoftmaxGrad and MaxLast,
+/// row by row along the last axis.
+void computeRowOp(Step &step) {
   const View &x = step.in[0];
-  for (int64_t b = 0; b < step.examples; ++b) {
-    double *out = step.example(b);
-    if (step.op.kind == OpKind::Softmax) {
-      softmaxInto(step.count, [&](int64_t i) { return at(x, b, i); }, out);
-      continue;
+  int64_t width = rowWidth(*x.type);
+  int64_t rows = x.type->elementCount() / width;
+  for (int64_t b = 0; b < step.examples; ++b)
+    for (int64_t row = 0; row < rows; ++row) {
+      int64_t first = row * width;
+      auto value = [&](size_t k, int64_t i) {
+        return at(step.in[k], b, first + i);
+      };
+      auto logit = [&](int64_t i) { return value(0, i); };
+      double *out = step.example(b) + first;
+      double largest = -INFINITY, total = 0;
+      switch (step.op.kind) {
+      case OpKind::Softmax:
+        softmaxInto(
+            width, logit,
+            [&](int64_t i) { return step.in.size() < 2 || value(1, i) != 0; },
+            out);
+        break;
+      case OpKind::SoftmaxGrad:
+        // y * (g - sum(g * y)), where operand 0 is y.
+        for (int64_t i = 0; i < width; ++i)
+          total += value(1, i) * value(0, i);
+        for (int64_t i = 0; i < width; ++i)
+          out[i] = value(0, i) * (value(1, i) - total);
+        break;
+      case OpKind::LogSoftmax:
+        // x - max - log(sum exp(x - max)).
+        for (int64_t i = 0; i < width; ++i)
+          largest = std::max(largest, logit(i));
+        for (int64_t i = 0; i < width; ++i)
+          total += std::exp(logit(i) - largest);
+        for (int64_t i = 0; i < width; ++i)
+          out[i] = logit(i) - largest - std::log(total);
+        break;
+      case OpKind::LogSoftmaxGrad:
+        // g - exp(y) * sum(g), where operand 0 is y.
+        for (int64_t i = 0; i < width; ++i)
+          total += value(1, i);
+        for (int64_t i = 0; i < width; ++i)
+          out[i] = value(1, i) - std::exp(value(0, i)) * total;
+        break;
+      default: // MaxLast
+        for (int64_t i = 0; i < width; ++i)
+          largest = std::max(largest, logit(i));
+        step.example(b)[row] = largest;
+      }
     }
-    // SoftmaxGrad: y * (g - sum(g * y)), where operand 0 is y.
-    double dot = 0;
-    for (int64_t i = 0; i < step.count; ++i)
-      dot += at(step.in[1], b, i) * at(x, b, i);
-    for (int64_t i = 0; i < step.count; ++i)
-      out[i] = at(x, b, i) * (at(step.in[1], b, i) - dot);
-  }
 }
 
 void computeCrossEntropy(Step &step) {
   const View &logits = step.in[0];
-  int64_t classes = logits.type->shape[0];
+  int64_t classes = rowWidth(*logits.type);
+  int64_t rows = logits.type->elementCount() / classes;
   Buffer probabilities(classes);
-  for (int64_t b = 0; b < step.examples; ++b) {
-    auto logit = [&](int64_t i) { return at(logits, b, i); };
-    int64_t target = rowOf(at(step.in[1], b, 0), classes);
-    if (step.op.kind == OpKind::CrossEntropy) {
-      // logsumexp(logits) - logits[target], shifted by the largest logit.
-      double largest = -INFINITY, total = 0;
+  for (int64_t b = 0; b < step.examples; ++b)
+    for (int64_t row = 0; row < rows; ++row) {
+      auto logit = [&](int64_t i) { return at(logits, b, row * classes + i); };
+      int64_t target = rowOf(at(step.in[1], b, row), classes);
+      if (step.op.kind == OpKind::CrossEntropy) {
+        // logsumexp(logits) - logits[target], shifted by the largest logit.
+        double largest = -INFINITY, total = 0;
+        for (int64_t i = 0; i < classes; ++i)
+          largest = std::max(largest, logit(i));
+        for (int64_t i = 0; i < classes; ++i)
+          total += std::exp(logit(i) - largest);
+        step.example(b)[row] = largest + std::log(total) - logit(target);
+        continue;
+      }
+      // CrossEntropyGrad: g * (softmax(logits) - onehot(target)).
+      softmaxInto(
+          classes, logit, [](int64_t) { return true; }, probabilities.data());
+      double g = at(step.in[2], b, row);
       for (int64_t i = 0; i < classes; ++i)
-        largest = std::max(largest, logit(i));
-      for (int64_t i = 0; i < classes; ++i)
-        total += std::exp(logit(i) - largest);
-      step.example(b)[0] = largest + std::log(total) - logit(target);
-      continue;
+        step.example(b)[row * classes + i] =
+            g * (probabilities[i] - (i == target ? 1 : 0));
     }
-    // CrossEntropyGrad: g * (softmax(logits) - onehot(target)).
-    softmaxInto(classes, logit, probabilities.data());
-    double g = at(step.in[2], b, 0);
-    for (int64_t i = 0; i < classes; ++i)
-      step.example(b)[i] = g * (probabilities[i] - (i == target ? 1 : 0));
-  }
+}
+
+/// The size of each axis of a value's full layout [steps?][batch?][shape].
+std::vector<int64_t> layoutSizes(const Type &type, int64_t batch) {
+  std::vector<int64_t> sizes;
+  if (type.isStream())
+    sizes.push_back(type.steps);
+  if (type.batched)
+    sizes.push_back(batch);
+  sizes.insert(sizes.end(), type.shape.begin(), type.shape.end());
+  return sizes;
 }
 
 } // namespace
@@ -284,6 +382,9 @@ void Interpreter::runOp(const Op &op) {
     return;
   case OpKind::Scan:
     runScan(op);
+    return;
+  case OpKind::Einsum:
+    values[op.result()] = einsum(op);
     return;
   case OpKind::StreamAt:
   case OpKind::StreamPlace:
@@ -370,6 +471,9 @@ Buffer Interpreter::computeStep(const Op &op, const std::vector<View> &in,
   case OpKind::PadSlice:
     computeSlice(step);
     break;
+  case OpKind::Reshape:
+    computeReshape(step);
+    break;
   case OpKind::Gather:
   case OpKind::ScatterAddRows:
     computeRows(step);
@@ -380,7 +484,10 @@ Buffer Interpreter::computeStep(const Op &op, const std::vector<View> &in,
     break;
   case OpKind::Softmax:
   case OpKind::SoftmaxGrad:
-    computeSoftmax(step);
+  case OpKind::LogSoftmax:
+  case OpKind::LogSoftmaxGrad:
+  case OpKind::MaxLast:
+    computeRowOp(step);
     break;
   case OpKind::CrossEntropy:
   case OpKind::CrossEntropyGrad:
@@ -393,6 +500,66 @@ Buffer Interpreter::computeStep(const Op &op, const std::vector<View> &in,
     computeElementwise(step);
   }
   return std::move(step.out);
+}
+
+/// An einsum over whole layouts (steps and batch included): every point of
+/// the space of all labels adds the product of the operands there to the
+/// result at its labels.
+Buffer Interpreter::einsum(const Op &op) {
+  // Every label once, the result's first, each with its size.
+  std::string labels = op.labels.back();
+  std::vector<int64_t> sizes;
+  std::vector<const Type *> types;
+  for (const Value *operand : op.operands)
+    types.push_back(&operand->type);
+  types.push_back(&op.result()->type);
+  for (const std::string &valueLabels : op.labels)
+    for (char label : valueLabels)
+      if (labels.find(label) == std::string::npos)
+        labels += label;
+  sizes.assign(labels.size(), 0);
+  for (size_t v = 0; v < types.size(); ++v) {
+    std::vector<int64_t> axes = layoutSizes(*types[v], batch);
+    for (size_t a = 0; a < axes.size(); ++a)
+      sizes[labels.find(op.labels[v][a])] = axes[a];
+  }
+
+  // Each value's stride along each label: zero where it lacks the label.
+  std::vector<std::vector<int64_t>> strides;
+  for (size_t v = 0; v < types.size(); ++v) {
+    std::vector<int64_t> axes = layoutSizes(*types[v], batch);
+    std::vector<int64_t> valueStrides(labels.size(), 0);
+    int64_t stride = 1;
+    for (size_t a = axes.size(); a-- > 0;) {
+      valueStrides[labels.find(op.labels[v][a])] = stride;
+      stride *= axes[a];
+    }
+    strides.push_back(std::move(valueStrides));
+  }
+
+  const Type &resultType = op.result()->type;
+  Buffer result(stepSize(resultType) * std::max<int64_t>(resultType.steps, 1),
+                0.0);
+  std::vector<int64_t> point(labels.size(), 0);
+  auto offset = [&](size_t v) {
+    int64_t sum = 0;
+    for (size_t l = 0; l < labels.size(); ++l)
+      sum += point[l] * strides[v][l];
+    return sum;
+  };
+  for (;;) {
+    double product = 1;
+    for (size_t v = 0; v < op.operands.size(); ++v)
+      product *= valueOf(op.operands[v])[offset(v)];
+    result[offset(op.operands.size())] += product;
+    // Advances the point like an odometer, the last label fastest.
+    size_t l = labels.size();
+    while (l > 0 && ++point[l - 1] == sizes[l - 1])
+      point[--l] = 0;
+    if (l == 0)
+      break;
+  }
+  return result;
 }
 
 /// The ops that move whole steps of streams.

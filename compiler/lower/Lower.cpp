@@ -193,6 +193,12 @@ bool Lowering::lowerOp(const ir::Op &op) {
   case OpKind::PadSlice:
     lowerPadSlice(op);
     return true;
+  case OpKind::Reshape:
+    lowerReshape(op);
+    return true;
+  case OpKind::Einsum:
+    lowerEinsum(op);
+    return true;
   case OpKind::StreamAt:
   case OpKind::StreamSlice:
     lowerStreamCopy(op);
@@ -214,6 +220,9 @@ bool Lowering::lowerOp(const ir::Op &op) {
     return true;
   case OpKind::Softmax:
   case OpKind::SoftmaxGrad:
+  case OpKind::LogSoftmax:
+  case OpKind::LogSoftmaxGrad:
+  case OpKind::MaxLast:
   case OpKind::CrossEntropy:
   case OpKind::CrossEntropyGrad:
     lowerRowKernel(op);

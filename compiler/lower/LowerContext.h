@@ -74,6 +74,7 @@ private:
   void lowerElementwise(const ir::Op &op);
   void lowerSlice(const ir::Op &op);
   void lowerPadSlice(const ir::Op &op);
+  void lowerReshape(const ir::Op &op);
   void lowerStreamCopy(const ir::Op &op);
   void lowerStreamPlace(const ir::Op &op);
   void lowerMatVec(const ir::Op &op);
@@ -82,6 +83,10 @@ private:
   void lowerRowKernel(const ir::Op &op);
   void lowerGather(const ir::Op &op);
   void lowerScatterAddRows(const ir::Op &op);
+
+  // LowerEinsum.cpp: a matrix product when it is one, else a loop nest.
+  void lowerEinsum(const ir::Op &op);
+  bool lowerEinsumAsGemm(const ir::Op &op);
 
   // Helpers shared by both files.
   void emit(Statement statement) {

@@ -9,7 +9,7 @@ namespace {
 
 /// Ops whose result element depends only on the same element (after
 /// broadcasting) of their operands, so an expression tree can compute them.
-bool isElementwise(ir::OpKind kind) {
+bool computesElementwise(ir::OpKind kind) {
   switch (kind) {
   case ir::OpKind::Constant:
   case ir::OpKind::Fill:
@@ -17,31 +17,36 @@ bool isElementwise(ir::OpKind kind) {
   case ir::OpKind::StreamFill:
     return true;
   default:
-    return kind >= ir::OpKind::Neg && kind <= ir::OpKind::Log;
+    return ir::isElementwise(kind);
   }
 }
 
-ExprKind exprKindOf(ir::OpKind kind) {
-  switch (kind) {
-  case ir::OpKind::Neg:
-    return ExprKind::Neg;
-  case ir::OpKind::Add:
-    return ExprKind::Add;
-  case ir::OpKind::Sub:
-    return ExprKind::Sub;
-  case ir::OpKind::Mul:
-    return ExprKind::Mul;
-  case ir::OpKind::Div:
-    return ExprKind::Div;
-  case ir::OpKind::Sigmoid:
-    return ExprKind::Sigmoid;
-  case ir::OpKind::Tanh:
-    return ExprKind::Tanh;
-  case ir::OpKind::Exp:
-    return ExprKind::Exp;
-  default:
-    return ExprKind::Log;
-  }
+ExprKind exprKindOf(ir::OpKind opKind) {
+  static const std::pair<ir::OpKind, ExprKind> kinds[] = {
+      {ir::OpKind::Neg, ExprKind::Neg},
+      {ir::OpKind::Add, ExprKind::Add},
+      {ir::OpKind::Sub, ExprKind::Sub},
+      {ir::OpKind::Mul, ExprKind::Mul},
+      {ir::OpKind::Div, ExprKind::Div},
+      {ir::OpKind::Sigmoid, ExprKind::Sigmoid},
+      {ir::OpKind::Tanh, ExprKind::Tanh},
+      {ir::OpKind::Exp, ExprKind::Exp},
+      {ir::OpKind::Log, ExprKind::Log},
+      {ir::OpKind::Sqrt, ExprKind::Sqrt},
+      {ir::OpKind::Abs, ExprKind::Abs},
+      {ir::OpKind::Relu, ExprKind::Relu},
+      {ir::OpKind::Pow, ExprKind::Pow},
+      {ir::OpKind::Less, ExprKind::Less},
+      {ir::OpKind::LessEqual, ExprKind::LessEqual},
+      {ir::OpKind::Greater, ExprKind::Greater},
+      {ir::OpKind::GreaterEqual, ExprKind::GreaterEqual},
+      {ir::OpKind::Equal, ExprKind::Equal},
+      {ir::OpKind::NotEqual, ExprKind::NotEqual},
+      {ir::OpKind::Where, ExprKind::Where}};
+  for (const auto &[irKind, kind] : kinds)
+    if (irKind == opKind)
+      return kind;
+  return ExprKind::Log;
 }
 
 Expr constantExpr(double value) {
@@ -82,7 +87,7 @@ ir::Type withShape(ir::Type type, std::vector<int64_t> shape) {
 /// nothing is recomputed); constants are inlined into any such user.
 bool Lowering::isFusible(const ir::Value *value) const {
   const ir::Op *definer = value->definingOp;
-  if (!definer || !isElementwise(definer->kind))
+  if (!definer || !computesElementwise(definer->kind))
     return false;
   auto count = useCounts.find(value);
   auto user = operandUser.find(value);
@@ -91,7 +96,7 @@ bool Lowering::isFusible(const ir::Value *value) const {
       destinations.count(value))
     return false;
   const ir::Op *consumer = user->second;
-  if (!isElementwise(consumer->kind) ||
+  if (!computesElementwise(consumer->kind) ||
       blockOf.at(consumer) != blockOf.at(definer))
     return false;
   return definer->kind == ir::OpKind::Constant ||
@@ -149,35 +154,78 @@ void Lowering::lowerElementwise(const ir::Op &op) {
 // Index copies
 //===----------------------------------------------------------------------===//
 
-/// result = x[begin:end] along axis 0, for every step and example.
+namespace {
+
+/// The loop nest of a copy between a value of `type` and a slice of it
+/// along `axis` of `length` entries: each example is [outer, length *
+/// inner] around the axis, the second axis contiguous in both. Along
+/// axis 0 the outer dimension (of one) is left out.
+struct SliceNest {
+  int64_t outer = 1;
+  int64_t inner = 1;
+  bool hasOuter = false;
+
+  SliceNest(const ir::Type &type, unsigned axis) {
+    for (unsigned d = 0; d < type.shape.size(); ++d)
+      (d < axis ? outer : inner) *= d == axis ? 1 : type.shape[d];
+    hasOuter = axis != 0;
+  }
+  std::vector<Size> extents(const ir::Type &domain, int64_t length) const {
+    std::vector<Size> result = domainExtents(domain, false);
+    if (hasOuter)
+      result.push_back({outer, 0});
+    result.push_back({length * inner, 0});
+    return result;
+  }
+  /// The strides of a value of `type` with `length` entries on the axis.
+  std::vector<Size> strides(const ir::Type &type, const ir::Type &domain,
+                            int64_t length) const {
+    std::vector<Size> result = broadcastStrides(type, domain, false);
+    if (hasOuter)
+      result.push_back({length * inner, 0});
+    result.push_back({1, 0});
+    return result;
+  }
+};
+
+} // namespace
+
+/// result = x[begin:end] along `axis`, for every step and example.
 void Lowering::lowerSlice(const ir::Op &op) {
   const ir::Value *x = op.operands[0];
   const ir::Type &domain = op.result()->type;
+  SliceNest nest(x->type, op.axis);
+  int64_t length = op.end - op.begin;
   View view = resultView(op.result());
   View source = viewOf(x);
-  std::vector<Size> strides = broadcastStrides(x->type, domain, true);
-  source.base = source.base +
-                Size{op.begin * (elementsOf(x->type) / x->type.shape[0]), 0};
-  emit(
-      {ElementwiseKernel{"slice", domainExtents(domain, true),
-                         accessOf(view, broadcastStrides(domain, domain, true)),
-                         loadExpr(accessOf(source, strides))}});
+  source.base = source.base + Size{op.begin * nest.inner, 0};
+  std::vector<Size> sourceStrides =
+      nest.strides(x->type, domain, x->type.shape[op.axis]);
+  emit({ElementwiseKernel{"slice", nest.extents(domain, length),
+                          accessOf(view, nest.strides(domain, domain, length)),
+                          loadExpr(accessOf(source, sourceStrides))}});
 }
 
-/// result = zeros with g at rows [begin, begin + len) along axis 0.
+/// result = zeros with g at [begin, begin + len) along `axis`.
 void Lowering::lowerPadSlice(const ir::Op &op) {
   const ir::Value *g = op.operands[0];
   const ir::Type &type = op.result()->type;
+  SliceNest nest(type, op.axis);
+  int64_t length = g->type.shape[op.axis];
   View view = resultView(op.result());
   emitZero(view, type);
   View region = view;
-  region.base =
-      region.base + Size{op.begin * (elementsOf(type) / type.shape[0]), 0};
+  region.base = region.base + Size{op.begin * nest.inner, 0};
   emit({ElementwiseKernel{
-      "pad_slice", domainExtents(g->type, true),
-      accessOf(region, broadcastStrides(type, g->type, true)),
-      loadExpr(
-          accessOf(viewOf(g), broadcastStrides(g->type, g->type, true)))}});
+      "pad_slice", nest.extents(g->type, length),
+      accessOf(region, nest.strides(type, g->type, op.end)),
+      loadExpr(accessOf(viewOf(g), nest.strides(g->type, g->type, length)))}});
+}
+
+/// The layout of a reshaped value is the same as its operand's.
+void Lowering::lowerReshape(const ir::Op &op) {
+  View view = resultView(op.result());
+  emitCopy(view, viewOf(op.operands[0]), totalSize(op.result()->type));
 }
 
 /// StreamAt and StreamSlice: a contiguous run of steps.
@@ -290,29 +338,59 @@ void Lowering::lowerReduce(const ir::Op &op) {
 // Row kernels, gathers and scatters
 //===----------------------------------------------------------------------===//
 
+/// Appends a dimension over the `rows` rows of each example, when there is
+/// more than one, to `extents` and to each value's strides; a value with
+/// `elements` elements per example steps by elements / rows per row.
+static void addRowDimension(
+    int64_t rows, std::vector<Size> &extents,
+    std::vector<std::pair<std::vector<Size> *, int64_t>> stridesAndElements) {
+  if (rows == 1)
+    return;
+  extents.push_back({rows, 0});
+  for (auto &[strides, elements] : stridesAndElements)
+    strides->push_back({elements / rows, 0});
+}
+
 void Lowering::lowerRowKernel(const ir::Op &op) {
   static const std::pair<ir::OpKind, RowKernelKind> kinds[] = {
       {ir::OpKind::Softmax, RowKernelKind::Softmax},
       {ir::OpKind::SoftmaxGrad, RowKernelKind::SoftmaxGrad},
+      {ir::OpKind::LogSoftmax, RowKernelKind::LogSoftmax},
+      {ir::OpKind::LogSoftmaxGrad, RowKernelKind::LogSoftmaxGrad},
+      {ir::OpKind::MaxLast, RowKernelKind::MaxLast},
       {ir::OpKind::CrossEntropy, RowKernelKind::CrossEntropy},
       {ir::OpKind::CrossEntropyGrad, RowKernelKind::CrossEntropyGrad}};
   RowKernel kernel;
   for (const auto &[irKind, kind] : kinds)
     if (irKind == op.kind)
       kernel.kind = kind;
-  // Rows run over the result's steps and batch; each operand is read with
-  // its own strides, so an unbatched operand is shared by every row.
+  // Rows run over the result's steps and batch, then over the rows along
+  // the last axis of each example; each operand is read with its own
+  // strides, so an unbatched operand is shared by every row.
   const ir::Type &domain = op.result()->type;
+  const ir::Type &first = op.operands[0]->type;
   View view = resultView(op.result());
   kernel.extents = domainExtents(domain, false);
-  kernel.width = elementsOf(op.operands[0]->type);
+  kernel.width = first.shape.back();
+  int64_t rows = elementsOf(first) / kernel.width;
+  std::vector<std::vector<Size>> strides;
   for (const ir::Value *operand : op.operands)
-    kernel.operands.push_back(accessOf(
-        viewOf(operand), broadcastStrides(operand->type, domain, false)));
-  kernel.result = accessOf(view, broadcastStrides(domain, domain, false));
+    strides.push_back(broadcastStrides(operand->type, domain, false));
+  std::vector<Size> resultStrides = broadcastStrides(domain, domain, false);
+  std::vector<std::pair<std::vector<Size> *, int64_t>> stridesAndElements{
+      {&resultStrides, elementsOf(domain)}};
+  for (size_t i = 0; i < op.operands.size(); ++i)
+    stridesAndElements.push_back(
+        {&strides[i], elementsOf(op.operands[i]->type)});
+  addRowDimension(rows, kernel.extents, stridesAndElements);
+  for (size_t i = 0; i < op.operands.size(); ++i)
+    kernel.operands.push_back(accessOf(viewOf(op.operands[i]), strides[i]));
+  kernel.result = accessOf(view, resultStrides);
   emit({std::move(kernel)});
 }
 
+/// One table row per id: the ids may have any shape S, the result is S +
+/// [width].
 void Lowering::lowerGather(const ir::Op &op) {
   const ir::Value *table = op.operands[0];
   const ir::Value *ids = op.operands[1];
@@ -323,14 +401,18 @@ void Lowering::lowerGather(const ir::Op &op) {
   gather.rows = table->type.shape[0];
   gather.width = table->type.shape[1];
   gather.table = accessOf(viewOf(table));
-  gather.ids =
-      accessOf(viewOf(ids), broadcastStrides(ids->type, domain, false));
-  gather.result = accessOf(view, broadcastStrides(domain, domain, false));
+  std::vector<Size> idStrides = broadcastStrides(ids->type, domain, false);
+  std::vector<Size> resultStrides = broadcastStrides(domain, domain, false);
+  addRowDimension(elementsOf(ids->type), gather.extents,
+                  {{&idStrides, elementsOf(ids->type)},
+                   {&resultStrides, elementsOf(domain)}});
+  gather.ids = accessOf(viewOf(ids), idStrides);
+  gather.result = accessOf(view, resultStrides);
   emit({std::move(gather)});
 }
 
 /// Zeroes the [rows, width] result, then adds each row of g at its id; the
-/// sum runs over steps and batch.
+/// sum runs over steps, batch and the positions of the ids.
 void Lowering::lowerScatterAddRows(const ir::Op &op) {
   const ir::Value *g = op.operands[0];
   const ir::Value *ids = op.operands[1];
@@ -343,9 +425,13 @@ void Lowering::lowerScatterAddRows(const ir::Op &op) {
   scatter.extents = domainExtents(domain, false);
   scatter.rows = type.shape[0];
   scatter.width = type.shape[1];
-  scatter.grad = accessOf(viewOf(g), broadcastStrides(g->type, domain, false));
-  scatter.ids =
-      accessOf(viewOf(ids), broadcastStrides(ids->type, domain, false));
+  std::vector<Size> gradStrides = broadcastStrides(g->type, domain, false);
+  std::vector<Size> idStrides = broadcastStrides(ids->type, domain, false);
+  addRowDimension(elementsOf(ids->type), scatter.extents,
+                  {{&gradStrides, elementsOf(g->type)},
+                   {&idStrides, elementsOf(ids->type)}});
+  scatter.grad = accessOf(viewOf(g), gradStrides);
+  scatter.ids = accessOf(viewOf(ids), idStrides);
   scatter.result = accessOf(view);
   emit({std::move(scatter)});
 }

@@ -48,6 +48,28 @@ const char *exprKindName(ExprKind kind) {
     return "exp";
   case ExprKind::Log:
     return "log";
+  case ExprKind::Sqrt:
+    return "sqrt";
+  case ExprKind::Abs:
+    return "abs";
+  case ExprKind::Relu:
+    return "relu";
+  case ExprKind::Pow:
+    return "pow";
+  case ExprKind::Less:
+    return "less";
+  case ExprKind::LessEqual:
+    return "less_equal";
+  case ExprKind::Greater:
+    return "greater";
+  case ExprKind::GreaterEqual:
+    return "greater_equal";
+  case ExprKind::Equal:
+    return "equal";
+  case ExprKind::NotEqual:
+    return "not_equal";
+  case ExprKind::Where:
+    return "where";
   }
   return "unknown";
 }
@@ -58,6 +80,12 @@ const char *rowKernelName(RowKernelKind kind) {
     return "softmax";
   case RowKernelKind::SoftmaxGrad:
     return "softmax_grad";
+  case RowKernelKind::LogSoftmax:
+    return "log_softmax";
+  case RowKernelKind::LogSoftmaxGrad:
+    return "log_softmax_grad";
+  case RowKernelKind::MaxLast:
+    return "max_last";
   case RowKernelKind::CrossEntropy:
     return "cross_entropy";
   case RowKernelKind::CrossEntropyGrad:
@@ -171,6 +199,13 @@ void Printer::print(const TimeLoop &loop) {
 }
 
 void Printer::print(const ElementwiseKernel &kernel) {
+  if (!kernel.reductionExtents.empty()) {
+    text += fmt::format("{}elementwise {} {} sum over {}: {} = {}\n", pad,
+                        kernel.label, extentsText(kernel.extents),
+                        extentsText(kernel.reductionExtents),
+                        accessText(kernel.store), exprText(kernel.body));
+    return;
+  }
   text += fmt::format("{}elementwise {} {}: {} = {}\n", pad, kernel.label,
                       extentsText(kernel.extents), accessText(kernel.store),
                       exprText(kernel.body));

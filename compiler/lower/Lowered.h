@@ -77,10 +77,22 @@ enum class ExprKind {
   Tanh,
   Exp,
   Log,
+  Sqrt,
+  Abs,
+  Relu,
+  Pow,
+  Less, ///< The comparisons give 1 or 0.
+  LessEqual,
+  Greater,
+  GreaterEqual,
+  Equal,
+  NotEqual,
+  Where, ///< operands[0] != 0 ? operands[1] : operands[2].
 };
 
 /// An expression tree computing one element of a kernel's output. Int
-/// kernels (copies of ids) use only Load and Constant.
+/// kernels (copies of ids) use only Load and Constant; a float kernel
+/// converts the int elements it loads (ids in comparisons) to floats.
 struct Expr {
   ExprKind kind = ExprKind::Constant;
   Access access;              ///< Load
@@ -89,12 +101,16 @@ struct Expr {
 };
 
 /// out[store] = body, for every point of the loop nest `extents` (outermost
-/// first). A chain of fused IR ops shares one kernel.
+/// first). A chain of fused IR ops shares one kernel. With reduction
+/// extents the kernel's dimensions are `extents` then `reductionExtents`,
+/// and out[store] = the sum of body over every point of the reduction
+/// dimensions (an einsum); `store` depends on the first ones only.
 struct ElementwiseKernel {
   std::string label; ///< The IR ops it computes, e.g. `mul+add+tanh`.
   std::vector<Size> extents;
   Access store;
   Expr body;
+  std::vector<Size> reductionExtents = {};
 };
 
 /// C = alpha op(A) op(B) + beta C with row-major matrices (cblas_?gemm);
@@ -131,8 +147,12 @@ struct Reduce {
 
 /// Kernels that work on whole rows of `width` contiguous elements.
 enum class RowKernelKind {
-  Softmax,          ///< (x) -> exp(x - max) / sum exp(x - max)
+  Softmax,          ///< (x[, mask]) -> exp(x - max) / sum exp(x - max) over
+                    ///< the kept entries, 0 at the others
   SoftmaxGrad,      ///< (y, g) -> y * (g - sum(g * y))
+  LogSoftmax,       ///< (x) -> x - max - log sum exp(x - max)
+  LogSoftmaxGrad,   ///< (y, g) -> g - exp(y) * sum(g)
+  MaxLast,          ///< (x) -> max(x), one element per row
   CrossEntropy,     ///< (logits, int target) -> logsumexp - logits[target]
   CrossEntropyGrad, ///< (logits, target, g) -> g * (softmax - onehot)
 };

@@ -2,6 +2,7 @@
 // parameters and inputs, so that one model file runs at any size.
 #include "compiler/sema/Sema.h"
 #include "compiler/sema/SizeExpr.h"
+#include "compiler/syntax/AstPrinter.h"
 
 #include <fmt/format.h>
 
@@ -37,7 +38,7 @@ public:
   bool addShape(const std::string &array, const ast::TypeExpr &type,
                 const std::vector<int64_t> &shape, size_t skip,
                 const std::string &declaredText) {
-    size_t rank = type.isToken ? 0 : type.dims.size();
+    size_t rank = type.dims.size();
     if (shape.size() != rank + skip) {
       diags.errorWithoutLocation(fmt::format(
           "`{}` has shape {}, but the model declares {}, which needs {} "
@@ -124,16 +125,21 @@ bool bindSizesFromArrays(const ast::Decl &model, const ArrayShapes &arrays,
     auto found = arrays.inputs.find(declared.name);
     if (found == arrays.inputs.end())
       continue;
-    bool isStream = !stmt.timeIndex.empty();
-    std::string text =
-        fmt::format("input `{}`{} (with the batch axis{})", declared.name,
-                    isStream ? "[" + stmt.timeIndex + "]" : "",
-                    isStream ? ", time first" : "");
+    // A stream's steps (or a stack's entries) come first, then the batch.
+    bool isStream = stmt.inputIndex != nullptr;
+    std::string text = fmt::format(
+        "input `{}`{} (with the batch axis{})", declared.name,
+        isStream ? "[" + syntax::printExpr(*stmt.inputIndex) + "]" : "",
+        isStream ? ", after the leading one" : "");
     ok &= binder.addShape(declared.name, declared.type, found->second,
                           isStream ? 2 : 1, text);
-    if (isStream && timeBounds.count(stmt.timeIndex) && !found->second.empty())
+    if (!isStream || found->second.empty())
+      continue;
+    if (timeBounds.count(stmt.timeIndex))
       binder.add(timeBounds.at(stmt.timeIndex), found->second[0],
                  declared.name);
+    else
+      binder.add(stmt.inputIndex.get(), found->second[0], declared.name);
   }
   return binder.solve() && ok;
 }

@@ -29,22 +29,57 @@ void orderArguments(ir::Block &body, const std::vector<ir::Value *> &order) {
 
 } // namespace
 
-/// Builds the scan of one time index: every stream over it, computed per
-/// step, with recurrences carried from step to step.
-void Elaborator::buildScan(TimeAxis &axis, SourceRange range) {
-  axis.building = true;
+/// The recurrences of one time index that run in one direction: the
+/// carries of one scan.
+std::vector<std::string> Elaborator::recurrences(const TimeAxis &axis,
+                                                 bool reverse) const {
+  std::vector<std::string> names;
+  for (const std::string &name : streamOrder) {
+    const Stream &stream = streams.at(name);
+    if (stream.axis == axis.name && stream.initial &&
+        stream.backward == reverse)
+      names.push_back(name);
+  }
+  return names;
+}
+
+/// Builds a scan over one time index that computes `roots` at every step:
+/// either every recurrence of one direction (carried from step to step,
+/// forward or in reverse), or one stream that is not a recurrence. Streams
+/// the roots need at the same step are computed inline and given back too;
+/// recurrences of other scans are read step by step. A scan may start while
+/// another is half built (a whole stream used inside a step), so the state
+/// of the outer one is kept aside and restored.
+void Elaborator::buildScan(TimeAxis &axis, bool reverse,
+                           const std::vector<std::string> &roots,
+                           SourceRange range) {
+  bool isGroup = roots.empty() || streams.at(roots[0]).initial;
+  if (isGroup)
+    axis.building[reverse] = true;
+  else
+    mapsBuilding.insert(roots[0]);
+  auto finish = [&]() {
+    if (isGroup) {
+      axis.building[reverse] = false;
+      axis.built[reverse] = true;
+    } else {
+      mapsBuilding.erase(roots[0]);
+    }
+  };
   ScanState state;
   state.axis = &axis;
+  state.reverse = reverse;
   state.body = std::make_unique<ir::Block>();
-  std::vector<std::string> axisStreams;
-  for (const std::string &name : streamOrder)
-    if (streams.at(name).axis == axis.name)
-      axisStreams.push_back(name);
+  const std::vector<std::string> &axisStreams = roots;
   if (axisStreams.empty()) {
-    axis.building = false;
-    axis.built = true;
+    finish();
     return;
   }
+  ScanState *outer = scan;
+  int outerLevel = level;
+  std::unique_ptr<ir::Builder> outerBuilder = std::move(bodyBuilder);
+  scan = nullptr;
+  level = 0;
 
   // Initial values are top-level values; each recurrence is a carry.
   Vals initials;
@@ -74,8 +109,7 @@ void Elaborator::buildScan(TimeAxis &axis, SourceRange range) {
     initials.push_back(initial);
   }
 
-  // The body: every stream of this axis at step t.
-  ScanState *outer = scan;
+  // The body: every stream of this scan at step t.
   scan = &state;
   level = 1;
   if (building())
@@ -106,19 +140,33 @@ void Elaborator::buildScan(TimeAxis &axis, SourceRange range) {
                            ? use(next)
                            : bodyBuilder->broadcastBatch(use(next), false));
   }
-  for (const std::string &name : axisStreams) {
+  // Every stream computed here is given back: the roots, and the streams
+  // computed on the way that no other scan has.
+  std::vector<std::string> produced = axisStreams;
+  for (const std::string &name : streamOrder)
+    if (state.stepValues.count(name) && !stacked.count(name) &&
+        !std::count(produced.begin(), produced.end(), name) &&
+        state.stepValues.at(name).ok)
+      produced.push_back(name);
+  for (const std::string &name : produced) {
     ok = ok && state.stepValues.at(name).ok;
     if (building() && ok)
       yields.push_back(use(state.stepValues.at(name)));
   }
-  level = 0;
+  level = outerLevel;
   scan = outer;
-  axis.building = false;
-  axis.built = true;
-  if (!ok)
+  bodyBuilder = std::move(outerBuilder);
+  finish();
+  if (!ok) {
+    // Reported once: the streams of a failed scan are not built again.
+    for (const auto &[name, value] : state.stepValues)
+      failedStreams.insert(name);
+    for (const std::string &name : roots)
+      failedStreams.insert(name);
     return;
+  }
 
-  for (const std::string &name : axisStreams) {
+  for (const std::string &name : produced) {
     Val whole = state.stepValues.at(name);
     whole.level = 0;
     stacked[name] = whole;
@@ -130,12 +178,13 @@ void Elaborator::buildScan(TimeAxis &axis, SourceRange range) {
   op->kind = ir::OpKind::Scan;
   op->range = range;
   op->steps = axis.steps.value().value_or(1);
+  op->reverse = reverse;
   op->numCarries = state.carries.size();
   op->numSequences = state.sequences.size();
   for (const Val &initial : initials)
     op->operands.push_back(initial.ir);
   for (const auto &key : state.sequences) {
-    op->operands.push_back(inputs.at(key.first).value.ir);
+    op->operands.push_back(sequenceSource(key.first, range).ir);
     op->sequenceOffsets.push_back(key.second);
     argumentOrder.push_back(state.sequenceArgs.at(key).ir);
   }
@@ -163,10 +212,10 @@ void Elaborator::buildScan(TimeAxis &axis, SourceRange range) {
     last.ir = addResult(initials[i].ir->type, state.carries[i] + ".last");
     finalCarries[state.carries[i]] = last;
   }
-  for (size_t i = 0; i < axisStreams.size(); ++i) {
+  for (size_t i = 0; i < produced.size(); ++i) {
     ir::Type type = yields[state.carries.size() + i]->type;
-    stacked[axisStreams[i]].ir =
-        addResult(type.stackedType(op->steps), axisStreams[i]);
+    stacked[produced[i]].ir =
+        addResult(type.stackedType(op->steps), produced[i]);
   }
   op->body = std::move(state.body);
   function->body.ops.push_back(std::move(op));
@@ -265,15 +314,19 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
     if (stmt.kind != ast::StmtKind::Equation || !stmt.isOutput)
       continue;
     for (const ast::Target &target : stmt.targets) {
-      Val val = target.timeIndex ? stackedStream(target.name, target.range)
-                                 : lookupName(target.name, target.range);
+      bool isStream = target.timeIndex && !isIndexEquation(model, target);
+      Val val = isStream ? stackedStream(target.name, target.range)
+                         : lookupName(target.name, target.range);
       if (val.ok && val.isToken) {
         diags.error(target.range, "an output must be numbers, but this is "
                                   "a token id");
         val = Val::poisoned();
       }
+      bool stacked = stmt.value->kind == ast::ExprKind::Call &&
+                     stmt.value->name == "stack" && val.ok && !val.dims.empty();
       if (building() && val.ok)
-        function->outputs.push_back({target.name, val.ir});
+        function->outputs.push_back(
+            {target.name, stacked ? stackedOutput(val) : val.ir});
       if (info)
         info->outputs.push_back(target.name);
     }
@@ -282,8 +335,12 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
   for (const auto &[name, local] : top.locals)
     elaborateStmt(*local.first);
   for (auto &[name, axis] : axes)
-    if (!axis.built && !axis.building)
-      buildScan(axis, axis.range);
+    for (bool reverse : {false, true})
+      if (!axis.built[reverse] && !axis.building[reverse])
+        buildScan(axis, reverse, recurrences(axis, reverse), axis.range);
+  for (const std::string &name : streamOrder)
+    if (!stacked.count(name))
+      stackedStream(name, streams.at(name).range);
   for (const auto &[stream, output] : carriedStates) {
     if (building() && finalCarries.count(stream))
       function->outputs.push_back({output, finalCarries.at(stream).ir});
@@ -303,6 +360,20 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
   }
   frames.pop_back();
   return diags.errorCount() == errorsBefore;
+}
+
+/// An output written `stack(...)`: its first axis is written before the
+/// batch, [n, B, ...], as a stream of n steps.
+ir::Value *Elaborator::stackedOutput(const Val &val) {
+  std::string rest;
+  for (size_t i = 1; i < val.dims.size(); ++i)
+    rest += static_cast<char>('b' + i);
+  std::string batch = val.batched ? "B" : "";
+  std::vector<int64_t> shape = concreteDims(val.dims);
+  int64_t count = shape[0];
+  shape.erase(shape.begin());
+  return topBuilder->einsum({val.ir}, {batch + "a" + rest, "a" + batch + rest},
+                            shape, count);
 }
 
 bool checkProgram(const Program &program, DiagnosticEngine &diags) {

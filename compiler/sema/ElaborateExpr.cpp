@@ -4,11 +4,36 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace weft::sema {
 
 using ir::OpKind;
+
+namespace {
+
+/// True when `expr` is built from whole numbers and the size names of
+/// `sizes` with `+ - * /` only: an index that is a size, such as `x[H]`.
+bool isSizeExpression(const ast::Expr &expr,
+                      const std::map<std::string, Size> &sizes) {
+  switch (expr.kind) {
+  case ast::ExprKind::Number:
+    return expr.isInteger;
+  case ast::ExprKind::Name:
+    return sizes.count(expr.name) != 0;
+  case ast::ExprKind::Unary:
+    return isSizeExpression(*expr.operands[0], sizes);
+  case ast::ExprKind::Binary:
+    return expr.binaryOp <= ast::BinaryOp::Div &&
+           isSizeExpression(*expr.operands[0], sizes) &&
+           isSizeExpression(*expr.operands[1], sizes);
+  default:
+    return false;
+  }
+}
+
+} // namespace
 
 /// The IR value of `val` usable at the current level: a top-level value used
 /// inside a scan body becomes a captured argument of the scan, once.
@@ -61,8 +86,7 @@ Val Elaborator::unary(OpKind kind, const Val &x, SourceRange range) {
   val.level = level;
   if (building()) {
     builder().range = range;
-    val.ir = kind == OpKind::Softmax ? builder().softmax(use(x))
-                                     : builder().unary(kind, use(x));
+    val.ir = builder().unary(kind, use(x));
   }
   return val;
 }
@@ -71,13 +95,21 @@ Val Elaborator::elementwise(OpKind kind, const Val &lhs, const Val &rhs,
                             SourceRange range, const char *spelling) {
   if (!lhs.ok || !rhs.ok)
     return Val::poisoned();
-  if (lhs.isToken || rhs.isToken) {
+  if (!lhs.labels.empty() || !rhs.labels.empty())
+    return labeledElementwise(kind, lhs, rhs, range, spelling);
+  bool comparison = ir::isComparison(kind);
+  if ((lhs.isToken || rhs.isToken) && !comparison) {
     diags.error(range, fmt::format("`{}` needs numbers, but one side is a "
                                    "token id",
                                    spelling));
     return Val::poisoned();
   }
   bool broadcast = lhs.dims.empty() || rhs.dims.empty();
+  const Dims &shorter = lhs.dims.size() < rhs.dims.size() ? lhs.dims : rhs.dims;
+  const Dims &longer = lhs.dims.size() < rhs.dims.size() ? rhs.dims : lhs.dims;
+  if (!broadcast && shorter.size() < longer.size() &&
+      std::equal(shorter.begin(), shorter.end(), longer.end() - shorter.size()))
+    return broadcastElementwise(kind, lhs, rhs, range, spelling);
   if (!broadcast && lhs.dims != rhs.dims) {
     diags.error(range,
                 fmt::format("shape mismatch in `{}`: {} and {}", spelling,
@@ -91,6 +123,7 @@ Val Elaborator::elementwise(OpKind kind, const Val &lhs, const Val &rhs,
   Val val;
   val.dims = lhs.dims.empty() ? rhs.dims : lhs.dims;
   val.batched = lhs.batched || rhs.batched;
+  val.isToken = false;
   val.origin = range;
   val.level = level;
   if (building()) {
@@ -155,59 +188,51 @@ Val Elaborator::elaborateBinary(const ast::Expr &expr) {
     return elementwise(OpKind::Mul, lhs, rhs, expr.range, "*");
   case ast::BinaryOp::Div:
     return elementwise(OpKind::Div, lhs, rhs, expr.range, "/");
+  case ast::BinaryOp::Less:
+    return elementwise(OpKind::Less, lhs, rhs, expr.range, "<");
+  case ast::BinaryOp::LessEqual:
+    return elementwise(OpKind::LessEqual, lhs, rhs, expr.range, "<=");
+  case ast::BinaryOp::Greater:
+    return elementwise(OpKind::Greater, lhs, rhs, expr.range, ">");
+  case ast::BinaryOp::GreaterEqual:
+    return elementwise(OpKind::GreaterEqual, lhs, rhs, expr.range, ">=");
+  case ast::BinaryOp::Equal:
+    return elementwise(OpKind::Equal, lhs, rhs, expr.range, "==");
+  case ast::BinaryOp::NotEqual:
+    return elementwise(OpKind::NotEqual, lhs, rhs, expr.range, "!=");
   case ast::BinaryOp::MatMul:
     break;
   }
   if (!lhs.ok || !rhs.ok || !requireNumbers(lhs, expr.range) ||
       !requireNumbers(rhs, expr.range))
     return Val::poisoned();
-  if (lhs.dims.size() != 2 || rhs.dims.size() != 1) {
-    diags.error(expr.range,
-                fmt::format("`@` multiplies a matrix by a vector, but this is "
-                            "{} @ {}",
-                            formatDims(lhs.dims), formatDims(rhs.dims)));
+  if (!lhs.labels.empty() || !rhs.labels.empty()) {
+    diags.error(expr.range, "in index notation, write products with `*` "
+                            "and `sum(...)` rather than `@`");
     return Val::poisoned();
   }
-  if (!(lhs.dims[1] == rhs.dims[0])) {
-    diags.error(expr.range,
-                fmt::format("shape mismatch in `@`: {} @ {}: the matrix has "
-                            "`{}` columns but the vector has `{}` elements",
-                            formatDims(lhs.dims), formatDims(rhs.dims),
-                            lhs.dims[1].str(), rhs.dims[0].str()));
-    diags.note(lhs.origin,
-               fmt::format("the matrix has shape {}", formatDims(lhs.dims)));
-    diags.note(rhs.origin,
-               fmt::format("the vector has shape {}", formatDims(rhs.dims)));
-    return Val::poisoned();
-  }
-  if (lhs.batched) {
-    // TODO: a matrix that differs per example (attention over a memory)
-    // needs a batched matrix-vector op in the IR and its lowering.
-    diags.error(expr.range, "`@` with a matrix that depends on the input is "
-                            "not supported yet");
-    return Val::poisoned();
-  }
-  Val val;
-  val.dims = {lhs.dims[0]};
-  val.batched = rhs.batched;
-  val.origin = expr.range;
-  val.level = level;
-  if (building()) {
-    builder().range = expr.range;
-    val.ir = builder().matVec(use(lhs), use(rhs));
-  }
-  return val;
+  return matMul(lhs, rhs, expr.range);
 }
 
 /// `x[i]`: time access of a stream, a slice, or a row gather by token id.
 Val Elaborator::elaborateIndex(const ast::Expr &expr) {
   const ast::Expr &base = *expr.operands[0];
-  if (expr.indices.size() != 1) {
-    // TODO: several indices at once need index notation (`w[k, i, j]`).
-    diags.error(expr.range, "indexing with more than one index is not "
-                            "supported yet");
+  if (expr.indices.size() != 1 &&
+      std::none_of(expr.indices.begin(), expr.indices.end(),
+                   [&](const ast::IndexArg &index) {
+                     return !index.isSlice &&
+                            index.index->kind == ast::ExprKind::Name &&
+                            findIndexVar(index.index->name);
+                   })) {
+    diags.error(expr.range, "several indices are index notation, as in "
+                            "`y[k] = sum(i) w[k, i] * x[i]`; a plain value "
+                            "takes one index or slice");
     return Val::poisoned();
   }
+  for (const ast::IndexArg &index : expr.indices)
+    if (!index.isSlice && index.index->kind == ast::ExprKind::Name &&
+        findIndexVar(index.index->name))
+      return indexedTensor(expr);
   const ast::IndexArg &index = expr.indices[0];
   bool isStreamName =
       base.kind == ast::ExprKind::Name && &frame() == modelFrame &&
@@ -221,26 +246,40 @@ Val Elaborator::elaborateIndex(const ast::Expr &expr) {
     }
     return timeAccess(base.name, *index.index, expr.range);
   }
+  if (&frame() == modelFrame && !index.isSlice && isTimeIndexExpr(*index.index))
+    return tensorAsStream(base, *index.index, expr.range);
 
   Val table = elaborateOne(base);
   if (!table.ok)
     return table;
   if (index.isSlice)
     return elaborateSlice(expr, table);
+  if (isSizeExpression(*index.index, frame().sizes)) {
+    std::optional<Size> at = evaluateSize(*index.index);
+    if (!at)
+      return Val::poisoned();
+    return pickEntry(table, *at, expr.range);
+  }
   Val ids = elaborateOne(*index.index);
   if (!ids.ok)
     return ids;
-  if (!ids.isToken || !ids.dims.empty()) {
-    // TODO: indexing by a number needs an IR op that picks one row.
-    diags.error(index.range, "indexing by a number is not supported yet; "
-                             "index a table by a token id, or slice with "
-                             "`a:b`");
+  if (!ids.isToken) {
+    diags.error(index.range, "an index is a size (`x[0]`, `x[H]`), a token "
+                             "id (`emb[token]`) or a slice (`x[a:b]`)");
     return Val::poisoned();
   }
-  if (table.dims.size() != 2 || table.batched || table.isToken) {
+  if (table.dims.size() != 2 || table.isToken) {
     diags.error(expr.range, fmt::format("a token id picks a row of a table "
                                         "[V, E], but this has shape {}",
                                         formatDims(table.dims)));
+    return Val::poisoned();
+  }
+  // A cell checked on its own takes every argument as per example; the
+  // table's sharing is known at each call.
+  if (table.batched && building()) {
+    diags.error(expr.range, "a token id picks a row of a table shared by "
+                            "every example, but this table differs per "
+                            "example; that is not supported yet");
     return Val::poisoned();
   }
   if (!(table.dims[0] == ids.vocab)) {
@@ -250,14 +289,49 @@ Val Elaborator::elaborateIndex(const ast::Expr &expr) {
                             table.dims[0].str(), ids.vocab.str()));
     return Val::poisoned();
   }
+  // Token ids of any shape pick rows: [M, W] ids give [M, W, E].
   Val val;
-  val.dims = {table.dims[1]};
+  val.dims = ids.dims;
+  val.dims.push_back(table.dims[1]);
   val.batched = true;
   val.origin = expr.range;
   val.level = level;
   if (building()) {
     builder().range = expr.range;
     val.ir = builder().gather(use(table), use(ids));
+  }
+  return val;
+}
+
+/// `x[k]` for a size k: entry k of a vector (a scalar), or row k of a
+/// matrix.
+Val Elaborator::pickEntry(const Val &base, const Size &at, SourceRange range) {
+  if (!requireNumbers(base, range))
+    return Val::poisoned();
+  if (base.dims.empty()) {
+    diags.error(range, "a scalar cannot be indexed");
+    return Val::poisoned();
+  }
+  std::optional<int64_t> position = at.value();
+  std::optional<int64_t> length = base.dims[0].value();
+  bool outside =
+      position && (*position < 0 || (length && *position >= *length));
+  if (outside || (at - base.dims[0] + Size::constant(1)).isKnownPositive()) {
+    diags.error(range, fmt::format("index {} is outside a dimension of size "
+                                   "{}",
+                                   at.str(), base.dims[0].str()));
+    return Val::poisoned();
+  }
+  Val val = base;
+  val.dims.erase(val.dims.begin());
+  val.origin = range;
+  val.level = level;
+  if (building()) {
+    builder().range = range;
+    int64_t begin = position.value_or(0);
+    ir::Value *row = builder().slice(use(base), begin, begin + 1);
+    val.ir = val.dims.empty() ? builder().sumAll(row)
+                              : builder().reshape(row, concreteDims(val.dims));
   }
   return val;
 }
@@ -314,12 +388,8 @@ Val Elaborator::elaborateReduce(const ast::Expr &expr) {
   }
   if (undeclaredAxes.count(binder.name))
     return Val::poisoned();
-  if (expr.binders.size() != 1 || !isTimeAxis(binder.name)) {
-    // TODO: reductions over named indices need index notation in the IR.
-    diags.error(binder.range, "a reduction over named indices is not "
-                              "supported yet; reduce over a time index");
-    return Val::poisoned();
-  }
+  if (expr.binders.size() != 1 || !isTimeAxis(binder.name))
+    return reduceIndices(expr);
   if (level > 0) {
     diags.error(expr.range, "a reduction over time inside a step is not "
                             "supported yet");
@@ -381,7 +451,16 @@ Vals Elaborator::elaborateCall(const ast::Expr &expr) {
   if (decl != program.decls.end() &&
       decl->second->kind == ast::DeclKind::Cell) {
     // A call without an instance owns parameters under the caller's names.
-    std::unique_ptr<Instance> &direct = current.directInstances[expr.name];
+    const ast::Decl &cell = *decl->second;
+    bool ownsParams = std::any_of(cell.body.begin(), cell.body.end(),
+                                  [](const ast::Stmt &stmt) {
+                                    return stmt.kind == ast::StmtKind::Param;
+                                  });
+    // A cell without parameters may be called any number of times; each
+    // call is its own.
+    std::unique_ptr<Instance> &direct = ownsParams
+                                            ? current.directInstances[expr.name]
+                                            : current.paramlessCalls[&expr];
     if (!direct) {
       direct = std::make_unique<Instance>();
       direct->cell = decl->second;
@@ -405,9 +484,7 @@ Vals Elaborator::elaborateCall(const ast::Expr &expr) {
         fmt::format("`{}` is a model; only cells can be called", expr.name));
     return {Val::poisoned()};
   }
-  std::vector<std::string> known = {"sigmoid", "tanh",          "exp",
-                                    "log",     "softmax",       "sum",
-                                    "mean",    "cross_entropy", "zeros"};
+  std::vector<std::string> known = builtinNames();
   for (const auto &[name, declared] : program.decls)
     known.push_back(name);
   for (const auto &[name, instance] : current.instances)
@@ -420,11 +497,16 @@ Vals Elaborator::elaborateCall(const ast::Expr &expr) {
 /// Built-in functions; sets `handled` when `expr` calls one.
 Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
   static const std::map<std::string, OpKind> unaryOps = {
-      {"sigmoid", OpKind::Sigmoid}, {"tanh", OpKind::Tanh},
-      {"exp", OpKind::Exp},         {"log", OpKind::Log},
-      {"softmax", OpKind::Softmax}, {"sum", OpKind::SumAll}};
-  static const std::set<std::string> others = {"cross_entropy", "zeros", "mean",
-                                               "carry"};
+      {"sigmoid", OpKind::Sigmoid},
+      {"tanh", OpKind::Tanh},
+      {"exp", OpKind::Exp},
+      {"log", OpKind::Log},
+      {"sum", OpKind::SumAll}};
+  static const std::set<std::string> others = {
+      "cross_entropy", "zeros", "mean", "carry", "stack", "concat"};
+  Val tensorResult = elaborateTensorBuiltin(expr, handled);
+  if (handled)
+    return tensorResult;
   handled = unaryOps.count(expr.name) || others.count(expr.name);
   if (!handled)
     return Val::poisoned();
@@ -446,6 +528,10 @@ Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
     }
     return constant(0.0, dims, expr.range);
   }
+  if (expr.name == "stack")
+    return elaborateStack(expr);
+  if (expr.name == "concat")
+    return elaborateConcat(expr);
   if (expr.name == "carry") {
     diags.error(expr.range, "`carry(...)` can only be the initial value of "
                             "a recurrence, as in `h[-1] = carry(zeros(H))`");
@@ -512,14 +598,105 @@ Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
         constant(1.0 / static_cast<double>(count), {}, expr.range), expr.range,
         "*");
   }
-  OpKind kind = unaryOps.at(expr.name);
-  if (kind == OpKind::Softmax && x.dims.size() != 1) {
-    diags.error(expr.range, fmt::format("`softmax` takes a vector, but this "
-                                        "has shape {}",
-                                        formatDims(x.dims)));
+  return unary(unaryOps.at(expr.name), x, expr.range);
+}
+
+} // namespace weft::sema
+
+namespace weft::sema {
+
+/// `stack(a, b, ...)`: values of one shape on a new first axis, [n, ...].
+/// An output written `output hT = stack(a, b)` puts that axis before the
+/// batch when it is written, [n, B, ...], like a stacked input.
+Val Elaborator::elaborateStack(const ast::Expr &expr) {
+  if (expr.operands.empty() || !expr.namedArgs.empty()) {
+    diags.error(expr.range, "`stack` takes one or more values");
     return Val::poisoned();
   }
-  return unary(kind, x, expr.range);
+  Vals items;
+  for (const ast::ExprPtr &operand : expr.operands) {
+    items.push_back(elaborateOne(*operand));
+    if (!items.back().ok || !requireNumbers(items.back(), operand->range))
+      return Val::poisoned();
+    if (!(items.back().dims == items[0].dims)) {
+      diags.error(operand->range,
+                  fmt::format("`stack` needs values of one shape, but this "
+                              "has shape {} and the first {}",
+                              formatDims(items.back().dims),
+                              formatDims(items[0].dims)));
+      return Val::poisoned();
+    }
+  }
+  int64_t count = static_cast<int64_t>(items.size());
+  Val val = items[0];
+  val.dims.insert(val.dims.begin(), Size::constant(count));
+  val.batched = std::any_of(items.begin(), items.end(),
+                            [](const Val &item) { return item.batched; });
+  val.origin = expr.range;
+  val.level = level;
+  if (!building())
+    return val;
+  builder().range = expr.range;
+  std::vector<int64_t> one = concreteDims(val.dims);
+  one[0] = 1;
+  ir::Value *sum = nullptr;
+  for (int64_t i = 0; i < count; ++i) {
+    ir::Value *row = builder().reshape(use(items[i]), one);
+    ir::Value *placed = builder().padSlice(row, i, count);
+    sum = sum ? builder().binary(OpKind::Add, sum, placed) : placed;
+  }
+  val.ir = sum;
+  return val;
+}
+
+/// `concat(a, b, ...)`: joined along their first axis; the other axes
+/// agree.
+Val Elaborator::elaborateConcat(const ast::Expr &expr) {
+  if (expr.operands.size() < 2 || !expr.namedArgs.empty()) {
+    diags.error(expr.range, "`concat` takes two or more values");
+    return Val::poisoned();
+  }
+  Vals items;
+  Size total = Size::constant(0);
+  bool batched = false;
+  for (const ast::ExprPtr &operand : expr.operands) {
+    Val item = elaborateOne(*operand);
+    if (!item.ok || !requireNumbers(item, operand->range))
+      return Val::poisoned();
+    const Dims &first = items.empty() ? item.dims : items[0].dims;
+    bool sameTail =
+        item.dims.size() == first.size() && !item.dims.empty() &&
+        std::equal(item.dims.begin() + 1, item.dims.end(), first.begin() + 1);
+    if (!sameTail) {
+      diags.error(operand->range,
+                  fmt::format("`concat` joins values along their first axis, "
+                              "so the other axes must agree, but this has "
+                              "shape {} and the first {}",
+                              formatDims(item.dims), formatDims(first)));
+      return Val::poisoned();
+    }
+    total = total + item.dims[0];
+    batched = batched || item.batched;
+    items.push_back(item);
+  }
+  Val val = items[0];
+  val.dims[0] = total;
+  val.batched = batched;
+  val.origin = expr.range;
+  val.level = level;
+  if (!building())
+    return val;
+  builder().range = expr.range;
+  int64_t length = total.value().value_or(1);
+  int64_t offset = 0;
+  ir::Value *sum = nullptr;
+  for (const Val &item : items) {
+    ir::Value *placed = builder().padSlice(use(item), offset, length);
+    offset += item.dims[0].value().value_or(1);
+    sum = sum ? builder().binary(OpKind::Add, sum, placed) : placed;
+  }
+  val.ir = sum;
+  return val;
 }
 
 } // namespace weft::sema

@@ -53,6 +53,10 @@ bool Elaborator::isTimeAxis(const std::string &name) const {
   return axes.count(name) != 0;
 }
 
+bool Elaborator::isTimeIndexExpr(const ast::Expr &expr) const {
+  return !splitTimeIndex(expr, axes).axis.empty();
+}
+
 /// Walks a top-level expression for reductions over time; the body of each
 /// becomes a stream of that axis.
 void Elaborator::collectReductions(const ast::Expr &expr) {
@@ -104,15 +108,23 @@ void Elaborator::collectModel(const ast::Decl &model) {
       InputDecl input;
       input.stmt = &stmt;
       input.axis = stmt.timeIndex;
-      if (!input.axis.empty() && !axes.count(input.axis))
-        reportUndeclaredAxis(input.axis, stmt.range);
+      if (stmt.inputIndex && !axes.count(input.axis)) {
+        // `input h0[L]: [H]` stacks L values on an axis of its own.
+        bool isName = stmt.inputIndex->kind == ast::ExprKind::Name;
+        if (isName && !modelFrame->sizes.count(input.axis)) {
+          reportUndeclaredAxis(input.axis, stmt.range);
+        } else if (std::optional<Size> count = evaluateSize(*stmt.inputIndex)) {
+          input.axis = "#" + stmt.declared[0].name;
+          axes[input.axis] = {input.axis, *count, stmt.inputIndex->range};
+        }
+      }
       inputs[stmt.declared[0].name] = input;
     }
     if (stmt.kind != ast::StmtKind::Equation)
       continue;
     for (unsigned part = 0; part < stmt.targets.size(); ++part) {
       const ast::Target &target = stmt.targets[part];
-      if (!target.timeIndex)
+      if (!target.timeIndex || isIndexEquation(model, target))
         continue;
       TimeIndex index = splitTimeIndex(*target.timeIndex, axes);
       const ast::Expr &written = *target.timeIndex;
@@ -134,16 +146,34 @@ void Elaborator::collectModel(const ast::Decl &model) {
         streamOrder.push_back(target.name);
         continue;
       }
-      std::optional<Size> step = evaluateSize(*target.timeIndex);
-      if (step && step->value() == -1) {
+      // An initial value: `h[-1]`, or `b[T]` for a backward recurrence;
+      // which one fits is checked once the stream's axis is known.
+      if (evaluateSize(*target.timeIndex)) {
         stream.initial = &stmt;
         stream.initialPart = part;
         continue;
       }
-      diags.error(target.timeIndex->range,
-                  "the left side of an equation is indexed by a time index "
-                  "`t`, or by `-1` for the value before the first step");
     }
+  }
+  for (auto &[name, stream] : streams) {
+    if (!stream.initial || !stream.stmt || !axes.count(stream.axis))
+      continue;
+    const ast::Expr &written =
+        *stream.initial->targets[stream.initialPart].timeIndex;
+    Size at = *evaluateSize(written);
+    const Size &steps = axes.at(stream.axis).steps;
+    if (at == Size::constant(-1))
+      continue;
+    if (at == steps) {
+      stream.backward = true;
+      continue;
+    }
+    diags.error(written.range,
+                fmt::format("an initial value is written `{}[-1]` (before "
+                            "the first step) or `{}[{}]` (after the last, "
+                            "for a recurrence that runs backwards)",
+                            name, name, steps.str()));
+    stream.initial = nullptr;
   }
   for (auto &[name, stream] : streams) {
     // An undeclared time index was reported already.
@@ -154,10 +184,11 @@ void Elaborator::collectModel(const ast::Decl &model) {
                               "...` defines the stream",
                               name, name));
   }
-  for (const ast::Stmt &stmt : model.body)
+  for (const ast::Stmt &stmt : model.body) {
     if (stmt.kind == ast::StmtKind::Equation && stmt.value &&
         !stmt.targets[0].timeIndex)
       collectReductions(*stmt.value);
+  }
 }
 
 /// An input's value: a leaf of the IR with the declared shape.
@@ -172,12 +203,11 @@ Val Elaborator::buildInput(const ast::Stmt &stmt) {
     if (!vocab)
       return Val::poisoned();
     val.vocab = *vocab;
-  } else {
-    std::optional<Dims> dims = evaluateDims(declared.type);
-    if (!dims)
-      return Val::poisoned();
-    val.dims = *dims;
   }
+  std::optional<Dims> dims = evaluateDims(declared.type);
+  if (!dims)
+    return Val::poisoned();
+  val.dims = *dims;
   if (!building())
     return val;
 
@@ -189,9 +219,9 @@ Val Elaborator::buildInput(const ast::Stmt &stmt) {
   ir::Type type;
   type.shape = input.shape;
   type.element = val.isToken ? ir::ElementType::Int : ir::ElementType::Float;
-  if (!stmt.timeIndex.empty())
-    type.steps = input.steps =
-        axes.at(stmt.timeIndex).steps.value().value_or(1);
+  const std::string &axis = inputs.at(declared.name).axis;
+  if (axes.count(axis))
+    type.steps = input.steps = axes.at(axis).steps.value().value_or(1);
   val.ir = topBuilder->input(declared.name, type);
   if (info)
     info->inputs.push_back(input);
@@ -202,8 +232,10 @@ Val Elaborator::buildInput(const ast::Stmt &stmt) {
 Val Elaborator::timeAccess(const std::string &name, const ast::Expr &indexExpr,
                            SourceRange range) {
   // Uses of an undeclared time index were reported with its declaration.
-  const std::string &streamAxis =
-      inputs.count(name) ? inputs.at(name).axis : streams.at(name).axis;
+  bool isTensor = tensorStreams.count(name) != 0;
+  const std::string &streamAxis = isTensor ? tensorStreams.at(name).second
+                                  : inputs.count(name) ? inputs.at(name).axis
+                                                       : streams.at(name).axis;
   if (!axes.count(streamAxis) || (indexExpr.kind == ast::ExprKind::Name &&
                                   undeclaredAxes.count(indexExpr.name)))
     return Val::poisoned();
@@ -227,16 +259,14 @@ Val Elaborator::timeAccess(const std::string &name, const ast::Expr &indexExpr,
                               *value, name, *steps));
       return Val::poisoned();
     }
-    if (level > 0) {
-      diags.error(range, "reading a fixed step of a stream inside a step is "
-                         "not supported yet");
-      return Val::poisoned();
-    }
+    // The step is read at the top level, also when a step of another
+    // stream needs it: it is then captured by that scan.
     Val val = whole;
     val.origin = range;
+    val.level = 0;
     if (building()) {
-      builder().range = range;
-      val.ir = builder().streamAt(whole.ir, value.value_or(0));
+      topBuilder->range = range;
+      val.ir = topBuilder->streamAt(whole.ir, value.value_or(0));
     }
     return val;
   }
@@ -259,6 +289,8 @@ Val Elaborator::timeAccess(const std::string &name, const ast::Expr &indexExpr,
                                    index.axis, index.axis, index.axis));
     return Val::poisoned();
   }
+  if (isTensor)
+    return sequenceArg(name, delta, range);
   if (inputs.count(name)) {
     if (inputs.at(name).axis.empty()) {
       diags.error(range, fmt::format("`{}` is not a stream", name));
@@ -275,30 +307,73 @@ Val Elaborator::timeAccess(const std::string &name, const ast::Expr &indexExpr,
                             name, stream.axis, index.axis));
     return Val::poisoned();
   }
+  // A recurrence of the other direction is computed by its own scan; this
+  // one reads its steps.
+  // A stream another scan has computed already is read from it.
+  if (delta == 0 && stacked.count(name) && !scan->stepValues.count(name))
+    return sequenceArg(name, 0, range);
+  if (stream.initial && !scan->carryIn.count(name)) {
+    if (delta != 0) {
+      diags.error(range, fmt::format("`{}` runs in the other direction; "
+                                     "reading it at a shifted step is not "
+                                     "supported yet",
+                                     name));
+      return Val::poisoned();
+    }
+    return sequenceArg(name, 0, range);
+  }
   if (delta == 0)
     return stepValue(name, range);
-  if (delta > 0) {
+  // The step computed just before this one: t - 1, or t + 1 backwards.
+  int64_t previous = scan->reverse ? 1 : -1;
+  std::string previousText =
+      fmt::format("{} {} 1", index.axis, scan->reverse ? "+" : "-");
+  if (delta == -previous || (delta > 0) == (previous < 0)) {
     diags.error(range,
-                fmt::format("`{}` at step `{}` is not computed yet "
-                            "when step `{}` runs: a forward "
-                            "recurrence can only look back",
-                            name, fmt::format("{} + {}", index.axis, delta),
-                            index.axis));
+                fmt::format("`{}` at step `{} {} {}` is not computed yet "
+                            "when step `{}` runs: a {} recurrence can "
+                            "only look {}",
+                            name, index.axis, delta > 0 ? "+" : "-",
+                            delta > 0 ? delta : -delta, index.axis,
+                            scan->reverse ? "backward" : "forward",
+                            scan->reverse ? "ahead" : "back"));
     return Val::poisoned();
   }
-  if (delta != -1) {
-    diags.error(range, "looking back more than one step is not supported "
-                       "yet");
+  if (delta != previous) {
+    diags.error(range, fmt::format("looking {} more than one step is not "
+                                   "supported yet",
+                                   scan->reverse ? "ahead" : "back"));
     return Val::poisoned();
   }
   auto carry = scan->carryIn.find(name);
   if (carry == scan->carryIn.end()) {
-    diags.error(range, fmt::format("`{}[{} - 1]` needs an initial value: "
-                                   "add `{}[-1] = ...`",
-                                   name, index.axis, name));
+    std::string start =
+        scan->reverse ? scan->axis->steps.str() : std::string("-1");
+    diags.error(range, fmt::format("`{}[{}]` needs an initial value: "
+                                   "add `{}[{}] = ...`",
+                                   name, previousText, name, start));
     return Val::poisoned();
   }
   return carry->second;
+}
+
+/// The whole stacked value a scan reads step by step: an input stream, or a
+/// stream computed by another scan.
+Val Elaborator::sequenceSource(const std::string &name, SourceRange range) {
+  if (auto input = inputs.find(name); input != inputs.end())
+    return input->second.value;
+  if (auto tensor = tensorStreams.find(name); tensor != tensorStreams.end())
+    return tensor->second.first;
+  return stackedStream(name, range);
+}
+
+/// The number of steps of a sequence source.
+Size Elaborator::sequenceSteps(const std::string &name) {
+  if (auto input = inputs.find(name); input != inputs.end())
+    return axes.at(input->second.axis).steps;
+  if (auto tensor = tensorStreams.find(name); tensor != tensorStreams.end())
+    return axes.at(tensor->second.second).steps;
+  return axes.at(streams.at(name).axis).steps;
 }
 
 /// The body argument for an input stream read at step t + offset.
@@ -308,8 +383,10 @@ Val Elaborator::sequenceArg(const std::string &name, int64_t offset,
   if (auto found = scan->sequenceArgs.find(key);
       found != scan->sequenceArgs.end())
     return found->second;
-  const InputDecl &input = inputs.at(name);
-  Size inputSteps = axes.at(input.axis).steps;
+  Val source = sequenceSource(name, range);
+  if (!source.ok)
+    return source;
+  Size inputSteps = sequenceSteps(name);
   Size last = scan->axis->steps + Size::constant(offset);
   std::optional<int64_t> overrun = (last - inputSteps).value();
   if (offset < 0 || (overrun && *overrun > 0)) {
@@ -319,12 +396,12 @@ Val Elaborator::sequenceArg(const std::string &name, int64_t offset,
                             name, inputSteps.str(), scan->axis->name, offset));
     return Val::poisoned();
   }
-  Val val = input.value;
+  Val val = source;
   val.level = 1;
   val.origin = range;
   if (building()) {
     auto argument = std::make_unique<ir::Value>();
-    argument->type = input.value.ir->type.stepType();
+    argument->type = source.ir->type.stepType();
     argument->ownerBlock = scan->body.get();
     argument->id = function->nextId();
     argument->hint = name;
@@ -374,22 +451,33 @@ Val Elaborator::stepValue(const std::string &name, SourceRange range) {
 Val Elaborator::stackedStream(const std::string &name, SourceRange range) {
   if (auto found = stacked.find(name); found != stacked.end())
     return found->second;
-  // A stream without an equation over a declared index was reported.
+  // A stream without an equation over a declared index was reported, as
+  // was a stream whose scan failed.
   auto stream = streams.find(name);
-  if (stream == streams.end())
+  if (stream == streams.end() || failedStreams.count(name))
     return Val::poisoned();
   auto axisFound = axes.find(stream->second.axis);
   if (axisFound == axes.end())
     return Val::poisoned();
   TimeAxis &axis = axisFound->second;
-  if (axis.building) {
+  bool reverse = stream->second.backward;
+  auto usedWhileBuilt = [&]() {
     diags.error(range, fmt::format("the whole stream `{}` is used while its "
                                    "own steps are computed",
                                    name));
     return Val::poisoned();
+  };
+  // The recurrences of its direction come first: they may compute it.
+  bool recurrent = stream->second.initial != nullptr;
+  if (axis.building[reverse] && recurrent)
+    return usedWhileBuilt();
+  if (!axis.built[reverse] && !axis.building[reverse])
+    buildScan(axis, reverse, recurrences(axis, reverse), range);
+  if (!stacked.count(name) && !recurrent) {
+    if (mapsBuilding.count(name))
+      return usedWhileBuilt();
+    buildScan(axis, false, {name}, range);
   }
-  if (!axis.built)
-    buildScan(axis, range);
   auto found = stacked.find(name);
   return found == stacked.end() ? Val::poisoned() : found->second;
 }

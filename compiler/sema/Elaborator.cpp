@@ -134,12 +134,13 @@ void Elaborator::collectBody(Frame &target) {
         Instance &instance = target.instances[stmt.targets[0].name];
         instance.cell = program.decls.at(value->name);
         instance.prefix = target.prefix + stmt.targets[0].name + ".";
+        instance.creation = value;
         instance.range = stmt.range;
         continue;
       }
       for (unsigned part = 0; part < stmt.targets.size(); ++part) {
         const ast::Target &item = stmt.targets[part];
-        if (item.timeIndex)
+        if (item.timeIndex && !isIndexEquation(*target.decl, item))
           continue;
         define(target, item.name, item.range);
         target.locals[item.name] = {&stmt, part};
@@ -189,7 +190,27 @@ Vals Elaborator::elaborateStmt(const ast::Stmt &stmt) {
     return Vals(stmt.targets.size(), Val::poisoned());
   }
   current.active.push_back(&stmt);
-  Vals values = elaborate(*stmt.value);
+  // An equation of the model that is not a stream is computed once, outside
+  // any step, even when a step asks for it first.
+  bool outsideSteps = &current == modelFrame && level > 0;
+  ScanState *savedScan = scan;
+  int savedLevel = level;
+  if (outsideSteps) {
+    scan = nullptr;
+    level = 0;
+  }
+  // Index variables belong to the equation that names them.
+  std::vector<std::map<std::string, IndexVar>> outerIndices =
+      std::move(indexScopes);
+  indexScopes.clear();
+  bool indexed = isIndexEquation(*current.decl, stmt.targets[0]);
+  Vals values =
+      indexed ? Vals{elaborateIndexEquation(stmt)} : elaborate(*stmt.value);
+  indexScopes = std::move(outerIndices);
+  if (outsideSteps) {
+    scan = savedScan;
+    level = savedLevel;
+  }
   --depth;
   current.active.pop_back();
   if (values.size() != stmt.targets.size() &&
@@ -238,23 +259,12 @@ Val Elaborator::lookupName(const std::string &name, SourceRange range) {
   if (current.paramDecls.count(name))
     return paramValue(name, range);
   if (&current == modelFrame) {
-    if (auto input = inputs.find(name); input != inputs.end()) {
-      if (input->second.axis.empty())
-        return input->second.value;
-      diags.error(range, fmt::format("`{}` is a stream over `{}`: index it "
-                                     "by time, as in `{}[{}]`",
-                                     name, input->second.axis, name,
-                                     input->second.axis));
-      return Val::poisoned();
-    }
-    if (streams.count(name)) {
-      diags.error(range,
-                  fmt::format("`{}` is a stream over `{}`: index it by time, "
-                              "as in `{}[{}]`",
-                              name, streams.at(name).axis, name,
-                              streams.at(name).axis));
-      return Val::poisoned();
-    }
+    // A stream used whole is a tensor of its steps.
+    if (auto input = inputs.find(name); input != inputs.end())
+      return input->second.axis.empty() ? input->second.value
+                                        : wholeStream(name, range);
+    if (streams.count(name))
+      return wholeStream(name, range);
   }
   if (auto size = current.sizes.find(name); size != current.sizes.end()) {
     std::optional<int64_t> value = size->second.value();
@@ -369,10 +379,19 @@ bool Elaborator::bindArgument(Frame &callee, const ast::TypeExpr &type,
                                    formatDims(arg.dims)));
     return false;
   }
-  for (size_t i = 0; i < type.dims.size(); ++i) {
-    const ast::Expr &dim = *type.dims[i];
+  // Token ids bind their vocabulary like a dimension: `ids: [L] token(V)`.
+  std::vector<const ast::Expr *> declared;
+  std::vector<Size> given = arg.dims;
+  for (const ast::ExprPtr &dim : type.dims)
+    declared.push_back(dim.get());
+  if (type.isToken) {
+    declared.push_back(type.vocab.get());
+    given.push_back(arg.vocab);
+  }
+  for (size_t i = 0; i < declared.size(); ++i) {
+    const ast::Expr &dim = *declared[i];
     if (dim.kind == ast::ExprKind::Name && !callee.sizes.count(dim.name)) {
-      callee.sizes[dim.name] = arg.dims[i];
+      callee.sizes[dim.name] = given[i];
       continue;
     }
     frames.push_back(&callee);
@@ -380,16 +399,24 @@ bool Elaborator::bindArgument(Frame &callee, const ast::TypeExpr &type,
     frames.pop_back();
     if (!expected)
       return false;
-    if (!(*expected == arg.dims[i])) {
-      diags.error(range,
-                  fmt::format("argument `{}` of `{}` has shape {}, but the "
-                              "cell expects `{}`{} in dimension {}",
-                              argName, callee.decl->name, formatDims(arg.dims),
-                              syntax::printExpr(dim),
-                              syntax::printExpr(dim) == expected->str()
-                                  ? ""
-                                  : fmt::format(" = {}", expected->str()),
-                              i + 1));
+    if (!(*expected == given[i])) {
+      bool isVocab = i == type.dims.size();
+      diags.error(
+          range, isVocab
+                     ? fmt::format("argument `{}` of `{}` holds token "
+                                   "ids below {}, but the cell expects "
+                                   "ids below `{}` = {}",
+                                   argName, callee.decl->name, given[i].str(),
+                                   syntax::printExpr(dim), expected->str())
+                     : fmt::format("argument `{}` of `{}` has shape {}, "
+                                   "but the cell expects `{}`{} in "
+                                   "dimension {}",
+                                   argName, callee.decl->name,
+                                   formatDims(arg.dims), syntax::printExpr(dim),
+                                   syntax::printExpr(dim) == expected->str()
+                                       ? ""
+                                       : fmt::format(" = {}", expected->str()),
+                                   i + 1));
       diags.note(type.range, "the argument's type is declared here");
       return false;
     }
@@ -441,6 +468,23 @@ Vals Elaborator::callCell(Instance &instance, const ast::Expr &call) {
   callee.prefix = instance.prefix;
   if (instance.bound)
     callee.sizes = instance.sizes;
+  // Sizes named at the call or where the instance was made: `K = 3`.
+  for (const ast::Expr *source : {instance.creation, &call}) {
+    if (!source)
+      continue;
+    for (const ast::NamedArg &named : source->namedArgs) {
+      std::optional<Size> size = evaluateSize(*named.value);
+      if (!size)
+        return failed;
+      auto [entry, inserted] = callee.sizes.emplace(named.name, *size);
+      if (!inserted && !(entry->second == *size)) {
+        diags.error(named.range,
+                    fmt::format("`{}` is {} here but {} before", named.name,
+                                size->str(), entry->second.str()));
+        return failed;
+      }
+    }
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     const ast::Parameter &parameter = cell.parameters[i];
     if (!bindArgument(callee, *parameter.type, args[i], parameter.name,
@@ -458,7 +502,11 @@ Vals Elaborator::callCell(Instance &instance, const ast::Expr &call) {
   }
 
   frames.push_back(&callee);
+  std::vector<std::map<std::string, IndexVar>> outerIndices =
+      std::move(indexScopes);
+  indexScopes.clear();
   Vals results = elaborate(*callee.returnStmt->value);
+  indexScopes = std::move(outerIndices);
   bool resultsOk = true;
   if (results.size() != cell.results.size()) {
     diags.error(callee.returnStmt->range,
@@ -496,6 +544,9 @@ bool Elaborator::checkCell(const ast::Decl &cell) {
     for (const ast::ExprPtr &dim : parameter.type->dims)
       if (dim->kind == ast::ExprKind::Name)
         callee.sizes.emplace(dim->name, Size::symbol(dim->name));
+    const ast::Expr *vocab = parameter.type->vocab.get();
+    if (vocab && vocab->kind == ast::ExprKind::Name)
+      callee.sizes.emplace(vocab->name, Size::symbol(vocab->name));
   }
   // Sizes that appear only in parameter declarations are symbols too.
   for (const ast::Stmt &stmt : cell.body)
@@ -510,6 +561,11 @@ bool Elaborator::checkCell(const ast::Decl &cell) {
       arg.dims = *dims;
     arg.batched = true;
     arg.isToken = parameter.type->isToken;
+    if (arg.isToken && arg.ok) {
+      std::optional<Size> vocab = evaluateSize(*parameter.type->vocab);
+      if (vocab)
+        arg.vocab = *vocab;
+    }
     arg.origin = parameter.type->range;
     callee.arguments[parameter.name] = arg;
   }

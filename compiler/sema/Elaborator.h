@@ -19,10 +19,15 @@
 
 namespace weft::sema {
 
+/// The names of the axes of a value in index notation (`w[k, i, j]`).
+using Labels = std::vector<std::string>;
+
 /// A checked value: its shape in sizes, and its IR value when building.
 struct Val {
   ir::Value *ir = nullptr;
   Dims dims;
+  /// In index notation, the index variable of each axis; else empty.
+  Labels labels;
   bool batched = false;
   bool isToken = false;
   Size vocab;
@@ -44,6 +49,8 @@ struct Instance {
   std::string prefix;
   SourceRange range;
   const ast::Expr *directCall = nullptr; ///< For a call without an instance.
+  /// `a = Cell(K = 3)`: sizes given where the instance is made.
+  const ast::Expr *creation = nullptr;
   bool bound = false;
   std::map<std::string, Size> sizes;
   std::map<std::string, Val> params;
@@ -57,8 +64,11 @@ struct Stream {
   const ast::Stmt *stmt = nullptr;    ///< Its equation; null for a reduction.
   unsigned part = 0;                  ///< Its position in a tuple equation.
   const ast::Expr *body = nullptr;    ///< For a reduction over time.
-  const ast::Stmt *initial = nullptr; ///< `h[-1] = ...`
+  const ast::Stmt *initial = nullptr; ///< `h[-1] = ...` or `b[T] = ...`
   unsigned initialPart = 0;
+  /// A recurrence that runs backwards: `b[t] = f(b[t + 1])`, started by
+  /// `b[T] = ...`. Its steps are computed by a reverse scan of its axis.
+  bool backward = false;
   SourceRange range;
 };
 
@@ -67,8 +77,9 @@ struct TimeAxis {
   std::string name;
   Size steps;
   SourceRange range;
-  bool building = false;
-  bool built = false;
+  /// Per direction (0 forward, 1 backward): its scan is being built, or is.
+  bool building[2] = {false, false};
+  bool built[2] = {false, false};
 };
 
 /// An input declared in a model.
@@ -93,14 +104,23 @@ struct Frame {
   std::map<std::string, Val> modelParams;
   std::map<std::string, Instance> instances;
   std::map<std::string, std::unique_ptr<Instance>> directInstances;
+  std::map<const ast::Expr *, std::unique_ptr<Instance>> paramlessCalls;
   const ast::Stmt *returnStmt = nullptr;
   /// Where each name of this scope is defined, to report a second one.
   std::map<std::string, SourceRange> definitions;
 };
 
+/// An index variable of index notation: `k` of `y[k] = ...`, or `i` of
+/// `sum(i) ...`. Its size comes from its bound or from its first use.
+struct IndexVar {
+  std::optional<Size> size;
+  SourceRange range;
+};
+
 /// The scan being built for one time axis.
 struct ScanState {
   TimeAxis *axis = nullptr;
+  bool reverse = false;
   std::unique_ptr<ir::Block> body;
   std::vector<std::string> carries;
   std::map<std::string, Val> carryIn;
@@ -154,6 +174,10 @@ private:
   Val elaborateReduce(const ast::Expr &expr);
   Vals elaborateCall(const ast::Expr &expr);
   Val elaborateBuiltin(const ast::Expr &expr, bool &handled);
+  Val elaborateStack(const ast::Expr &expr);
+  Val elaborateTensorBuiltin(const ast::Expr &expr, bool &handled);
+  Val elaborateConcat(const ast::Expr &expr);
+  Val pickEntry(const Val &base, const Size &at, SourceRange range);
   bool requireNumbers(const Val &val, SourceRange range);
   Val unary(ir::OpKind kind, const Val &x, SourceRange range);
   Val elementwise(ir::OpKind kind, const Val &lhs, const Val &rhs,
@@ -168,6 +192,27 @@ private:
   }
   std::vector<int64_t> concreteDims(const Dims &dims);
 
+  // Index notation and tensor products (ElaborateIndex.cpp).
+  bool isIndexEquation(const ast::Decl &decl, const ast::Target &target) const;
+  Val elaborateIndexEquation(const ast::Stmt &stmt);
+  Val indexedTensor(const ast::Expr &expr);
+  Val reduceIndices(const ast::Expr &expr);
+  IndexVar *findIndexVar(const std::string &name);
+  bool bindIndex(const std::string &name, const Size &size, SourceRange range);
+  Val contract(const Vals &operands, const std::vector<Labels> &labels,
+               const Labels &result, SourceRange range,
+               const std::map<std::string, Size> &newSizes = {});
+  Val alignTo(const Val &x, const Labels &to, const Dims &toDims,
+              SourceRange range);
+  Val labeledElementwise(ir::OpKind kind, const Val &lhs, const Val &rhs,
+                         SourceRange range, const char *spelling);
+  Val broadcastElementwise(ir::OpKind kind, const Val &lhs, const Val &rhs,
+                           SourceRange range, const char *spelling);
+  Val matMul(const Val &lhs, const Val &rhs, SourceRange range);
+  Val wholeStream(const std::string &name, SourceRange range);
+  Val tensorAsStream(const ast::Expr &base, const ast::Expr &indexExpr,
+                     SourceRange range);
+
   // Models and time (ElaborateModel.cpp).
   void collectModel(const ast::Decl &model);
   void collectReductions(const ast::Expr &expr);
@@ -175,12 +220,20 @@ private:
                  SourceRange range);
   Val stepValue(const std::string &name, SourceRange range);
   Val stackedStream(const std::string &name, SourceRange range);
-  void buildScan(TimeAxis &axis, SourceRange range);
+  std::vector<std::string> recurrences(const TimeAxis &axis,
+                                       bool reverse) const;
+  void buildScan(TimeAxis &axis, bool reverse,
+                 const std::vector<std::string> &roots, SourceRange range);
   Val initialValue(Stream &stream, ScanState &scan);
-  Val sequenceArg(const std::string &input, int64_t offset, SourceRange range);
+  Val sequenceArg(const std::string &name, int64_t offset, SourceRange range);
+  Val sequenceSource(const std::string &name, SourceRange range);
+  Size sequenceSteps(const std::string &name);
   Val buildInput(const ast::Stmt &stmt);
   Val buildLoss(const ast::Stmt &stmt);
+  ir::Value *stackedOutput(const Val &val);
   bool isTimeAxis(const std::string &name) const;
+  /// `t`, `t + 1`, `t - 1` for a declared time index `t`.
+  bool isTimeIndexExpr(const ast::Expr &expr) const;
   void reportUndeclaredAxis(const std::string &name, SourceRange range);
 
   const Program &program;
@@ -211,8 +264,20 @@ private:
   std::map<std::string, InputDecl> inputs;
   std::map<std::string, Val> stacked;
   std::map<std::string, Val> finalCarries;
+  /// Streams that are not recurrences whose own scan is being built.
+  std::set<std::string> mapsBuilding;
+  /// Streams whose scan failed; their errors are reported already.
+  std::set<std::string> failedStreams;
+  /// Index variables in scope, innermost last.
+  std::vector<std::map<std::string, IndexVar>> indexScopes;
+  /// Per-example tensors read step by step (`O[t]`), as streams: by a key
+  /// naming the tensor and the axis.
+  std::map<std::string, std::pair<Val, std::string>> tensorStreams;
   std::vector<std::pair<std::string, std::string>> carriedStates;
 };
+
+/// The built-in functions, for "did you mean" suggestions.
+std::vector<std::string> builtinNames();
 
 /// Edit distance, for "did you mean" suggestions.
 size_t editDistance(const std::string &a, const std::string &b);

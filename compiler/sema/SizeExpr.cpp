@@ -26,13 +26,21 @@ std::optional<Size> combine(const ast::Expr &expr, const Size &lhs,
   case ast::BinaryOp::Div:
     if (std::optional<Size> quotient = lhs.divide(rhs))
       return quotient;
+    // With sizes not yet bound, a quotient that does not simplify stands
+    // for itself; it is computed exactly once the sizes are bound.
+    if (!lhs.isConstant() || !rhs.isConstant())
+      return Size::symbol(fmt::format("({} / {})", lhs.str(), rhs.str()));
     return fail(
         diags, expr.range,
         fmt::format("`{}` is not a multiple of `{}`", lhs.str(), rhs.str()));
-  case ast::BinaryOp::MatMul:
+  default:
     break;
   }
-  return fail(diags, expr.range, "`@` is not a size operation");
+  return fail(diags, expr.range,
+              fmt::format("`{}` is not a size operation",
+                          expr.binaryOp == ast::BinaryOp::MatMul
+                              ? "@"
+                              : "a comparison"));
 }
 
 } // namespace

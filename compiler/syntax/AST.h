@@ -26,7 +26,19 @@ enum class ExprKind {
   Tuple,  ///< `(h2, c2)`
 };
 
-enum class BinaryOp { Add, Sub, Mul, Div, MatMul };
+enum class BinaryOp {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  MatMul,
+  Less,
+  LessEqual,
+  Greater,
+  GreaterEqual,
+  Equal,
+  NotEqual,
+};
 enum class ReduceOp { Sum, Mean, Max };
 
 /// One entry between the brackets of an index expression: either a single
@@ -97,7 +109,9 @@ struct Initializer {
 /// tuple of these for cells that return several parts.
 struct Target {
   std::string name;
-  ExprPtr timeIndex; ///< Null for a value that is not a stream.
+  ExprPtr timeIndex; ///< The first index; null for a plain value.
+  /// Index notation's further indices: `j` of `a[i, j]`.
+  std::vector<ExprPtr> extraIndices;
   SourceRange range;
 };
 
@@ -122,8 +136,10 @@ struct Stmt {
   // Param: several names may share one initialiser
   std::vector<Declared> declared;
   std::optional<Initializer> init;
-  // Input: declared[0]; `timeIndex` names the stream index (`x[t]`)
+  // Input: declared[0]; `inputIndex` is the bracket of `x[t]` or `h0[L]`,
+  // and `timeIndex` its name when it is a plain name.
   std::string timeIndex;
+  ExprPtr inputIndex;
   // Time: `time <timeIndex> < <bound>`
   ExprPtr bound;
   // Equation: one or more targets; `isOutput` for `output ... = ...`

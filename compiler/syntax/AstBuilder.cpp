@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 namespace weft::syntax {
 
@@ -175,18 +176,21 @@ AstBuilder::buildInitializer(WeftParser::InitializerContext *ctx) {
 
 ast::Stmt AstBuilder::buildInput(WeftParser::InputStmtContext *ctx) {
   ast::Stmt stmt(ast::StmtKind::Input, range(ctx));
-  WeftParser::NameContext *name = ctx->name(0);
+  WeftParser::NameContext *name = ctx->name();
   stmt.declared.push_back(
       {name->getText(), range(name), buildType(ctx->type())});
-  if (WeftParser::NameContext *index = ctx->name(1))
-    stmt.timeIndex = index->getText();
+  if (WeftParser::SumExprContext *index = ctx->sumExpr()) {
+    stmt.inputIndex = buildSumExpr(index);
+    if (stmt.inputIndex->kind == ast::ExprKind::Name)
+      stmt.timeIndex = stmt.inputIndex->name;
+  }
   return stmt;
 }
 
 ast::Stmt AstBuilder::buildTime(WeftParser::TimeStmtContext *ctx) {
   ast::Stmt stmt(ast::StmtKind::Time, range(ctx));
   stmt.timeIndex = ctx->name()->getText();
-  stmt.bound = buildExpr(ctx->expr());
+  stmt.bound = buildSumExpr(ctx->sumExpr());
   return stmt;
 }
 
@@ -197,8 +201,11 @@ ast::Stmt AstBuilder::buildEquation(WeftParser::EquationContext *ctx) {
     ast::Target built;
     built.name = target->name()->getText();
     built.range = range(target);
-    if (target->expr())
-      built.timeIndex = buildExpr(target->expr());
+    std::vector<WeftParser::ExprContext *> indices = target->expr();
+    if (!indices.empty())
+      built.timeIndex = buildExpr(indices[0]);
+    for (size_t i = 1; i < indices.size(); ++i)
+      built.extraIndices.push_back(buildExpr(indices[i]));
     stmt.targets.push_back(std::move(built));
   }
   stmt.value = buildExpr(ctx->expr());
@@ -214,12 +221,14 @@ ast::Stmt AstBuilder::buildReturn(WeftParser::ReturnStmtContext *ctx) {
 ast::TypeExpr AstBuilder::buildType(WeftParser::TypeContext *ctx) {
   ast::TypeExpr type;
   type.range = range(ctx);
+  std::vector<WeftParser::ExprContext *> exprs = ctx->expr();
   if (ctx->TOKEN()) {
+    // The vocabulary is the last expression; any before it are dimensions.
     type.isToken = true;
-    type.vocab = buildExpr(ctx->expr(0));
-    return type;
+    type.vocab = buildExpr(exprs.back());
+    exprs.pop_back();
   }
-  for (WeftParser::ExprContext *dim : ctx->expr())
+  for (WeftParser::ExprContext *dim : exprs)
     type.dims.push_back(buildExpr(dim));
   return type;
 }
@@ -228,6 +237,20 @@ ast::TypeExpr AstBuilder::buildType(WeftParser::TypeContext *ctx) {
 // Expressions
 
 ast::ExprPtr AstBuilder::buildExpr(WeftParser::ExprContext *ctx) {
+  std::vector<WeftParser::SumExprContext *> sides = ctx->sumExpr();
+  ast::ExprPtr result = buildSumExpr(sides[0]);
+  if (WeftParser::CompareOpContext *compare = ctx->compareOp()) {
+    static const std::map<std::string, ast::BinaryOp> kinds = {
+        {"<", ast::BinaryOp::Less},    {"<=", ast::BinaryOp::LessEqual},
+        {">", ast::BinaryOp::Greater}, {">=", ast::BinaryOp::GreaterEqual},
+        {"==", ast::BinaryOp::Equal},  {"!=", ast::BinaryOp::NotEqual}};
+    result = makeBinary(kinds.at(compare->getText()), std::move(result),
+                        buildSumExpr(sides[1]));
+  }
+  return result;
+}
+
+ast::ExprPtr AstBuilder::buildSumExpr(WeftParser::SumExprContext *ctx) {
   std::vector<WeftParser::MulExprContext *> terms = ctx->mulExpr();
   std::vector<WeftParser::AddOpContext *> ops = ctx->addOp();
   ast::ExprPtr result = buildMulExpr(terms[0]);
@@ -284,8 +307,8 @@ ast::ExprPtr AstBuilder::buildReduction(WeftParser::ReductionContext *ctx) {
     ast::Binder built;
     built.name = binder->name()->getText();
     built.range = range(binder);
-    if (binder->expr())
-      built.bound = buildExpr(binder->expr());
+    if (binder->sumExpr())
+      built.bound = buildSumExpr(binder->sumExpr());
     reduce->binders.push_back(std::move(built));
   }
   reduce->operands.push_back(buildReduceBody(ctx->reduceBody()));

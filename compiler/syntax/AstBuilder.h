@@ -45,6 +45,7 @@ private:
 
   // Expressions, loosest first
   ast::ExprPtr buildExpr(WeftParser::ExprContext *ctx);
+  ast::ExprPtr buildSumExpr(WeftParser::SumExprContext *ctx);
   ast::ExprPtr buildMulExpr(WeftParser::MulExprContext *ctx);
   ast::ExprPtr buildUnary(WeftParser::UnaryExprContext *ctx);
   ast::ExprPtr buildReduction(WeftParser::ReductionContext *ctx);

@@ -36,6 +36,18 @@ const char *binaryOpName(ast::BinaryOp op) {
     return "/";
   case ast::BinaryOp::MatMul:
     return "@";
+  case ast::BinaryOp::Less:
+    return "<";
+  case ast::BinaryOp::LessEqual:
+    return "<=";
+  case ast::BinaryOp::Greater:
+    return ">";
+  case ast::BinaryOp::GreaterEqual:
+    return ">=";
+  case ast::BinaryOp::Equal:
+    return "==";
+  case ast::BinaryOp::NotEqual:
+    return "!=";
   }
   return "?";
 }
@@ -155,7 +167,10 @@ std::string printType(const ast::TypeExpr &type) {
 std::string printTarget(const ast::Target &target) {
   if (!target.timeIndex)
     return target.name;
-  return fmt::format("{}[{}]", target.name, printExpr(*target.timeIndex));
+  std::string indices = printExpr(*target.timeIndex);
+  for (const ast::ExprPtr &index : target.extraIndices)
+    indices += ", " + printExpr(*index);
+  return fmt::format("{}[{}]", target.name, indices);
 }
 
 std::string printParam(const ast::Stmt &stmt) {
@@ -189,7 +204,7 @@ std::string printStmt(const ast::Stmt &stmt) {
   case ast::StmtKind::Input: {
     const ast::Declared &declared = stmt.declared.at(0);
     std::string stream =
-        stmt.timeIndex.empty() ? "" : "[" + stmt.timeIndex + "]";
+        stmt.inputIndex ? "[" + printExpr(*stmt.inputIndex) + "]" : "";
     return fmt::format("(input {} {}{} {})", at(stmt.range), declared.name,
                        stream, printType(declared.type));
   }

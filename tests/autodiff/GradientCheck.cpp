@@ -43,8 +43,8 @@ Value *GradientCheck::input(const std::string &name, std::vector<int64_t> shape,
 }
 
 Value *GradientCheck::ids(const std::string &name, int64_t vocabulary,
-                          int64_t steps) {
-  Type type{{}, true, steps, ElementType::Int};
+                          int64_t steps, std::vector<int64_t> shape) {
+  Type type{std::move(shape), true, steps, ElementType::Int};
   std::vector<double> buffer = randomBuffer(type, 0, vocabulary);
   for (double &id : buffer)
     id = std::min<double>(std::floor(id), vocabulary - 1);

@@ -24,9 +24,9 @@ public:
   /// A batched float input (a stream when `steps` != 0), random as above.
   ir::Value *input(const std::string &name, std::vector<int64_t> shape,
                    int64_t steps = 0, double low = -1, double high = 1);
-  /// A batched int input of ids in [0, vocabulary).
-  ir::Value *ids(const std::string &name, int64_t vocabulary,
-                 int64_t steps = 0);
+  /// A batched int input of ids in [0, vocabulary), of per-example `shape`.
+  ir::Value *ids(const std::string &name, int64_t vocabulary, int64_t steps = 0,
+                 std::vector<int64_t> shape = {});
   /// Sets the loss to Σ over every element of `value` of value · probe,
   /// where `probe` is a random float input (or param when unbatched) of
   /// value's type, so that every element of the cotangent differs.

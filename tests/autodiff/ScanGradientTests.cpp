@@ -40,6 +40,29 @@ void lossOfBothResults(GradientCheck &check, Op *scan) {
   check.setWeightedLoss(total);
 }
 
+/// Einsums in a body: h' = tanh(W x[t] + (h hᵀ) h), stacking softmax(h').
+TEST(ScanGradientTest, EinsumInBody) {
+  GradientCheck check;
+  Builder &builder = check.builder;
+  Value *w = check.param("W", {3, 2});
+  Value *xs = check.input("xs", {2}, 3);
+  Value *h0 = check.input("h0", {3});
+  Op *scan = builder.beginScan(3, false, {h0}, {xs}, {0}, {w});
+  builder.setBlock(*scan->body);
+  Value *h = argument(scan, 0);
+  Value *projected = builder.einsum({argument(scan, 2), argument(scan, 1)},
+                                    {"ki", "Bi", "Bk"}, {3});
+  Value *pairs = builder.einsum({h, h}, {"Bi", "Bj", "Bij"}, {3, 3});
+  Value *mixed = builder.einsum({pairs, h}, {"Bij", "Bj", "Bi"}, {3});
+  Value *next = builder.unary(OpKind::Tanh,
+                              builder.binary(OpKind::Add, projected, mixed));
+  Value *probabilities = builder.softmax(next);
+  builder.setBlock(check.function.body);
+  builder.finishScan(scan, {next}, {probabilities});
+  check.setWeightedLoss(scan->result(1));
+  check.check();
+}
+
 TEST(ScanGradientTest, ForwardScanWithOffsetCapturesAndOutputs) {
   GradientCheck check;
   lossOfBothResults(check, buildTanhScan(check, false, 1));

@@ -77,6 +77,32 @@ TEST(Executable, BufferTableAndLookups) {
   EXPECT_EQ(instance.elements("no_such_buffer"), -1);
 }
 
+/// Matrix products written as einsums become GEMMs; other einsums become a
+/// loop nest that sums over the labels the result lacks.
+TEST(Executable, EinsumMatrixProductsBecomeGemms) {
+  ir::Function function;
+  function.name = "einsums";
+  ir::Builder b(function, function.body);
+  Value *w = b.param("W", {4, 3});
+  Value *x = b.input("x", batched({3}));
+  Value *gs = b.input("gs", batched({4}, 5));
+  Value *xs = b.input("xs", batched({3}, 5));
+  function.outputs.push_back(
+      {"matvec", b.einsum({w, x}, {"ki", "Bi", "Bk"}, {4})});
+  function.outputs.push_back(
+      {"weights", b.einsum({gs, xs}, {"TBk", "TBi", "ki"}, {4, 3})});
+  function.outputs.push_back(
+      {"row_sums", b.einsum({xs}, {"TBi", "TB"}, {}, 5)});
+  auto executable = compileOrFail(function, FloatType::F64);
+  ASSERT_TRUE(executable);
+  std::string lowered = executable->loweredText();
+  EXPECT_THAT(lowered, HasSubstr("gemm einsum m=b n=4 k=3: #4[0] ld=4 = 1 * "
+                                 "#1[0] ld=3 * #0[0]^T ld=3"));
+  EXPECT_THAT(lowered, HasSubstr("gemm einsum m=4 n=3 k=5b: #5[0] ld=3 = 1 * "
+                                 "#2[0]^T ld=4 * #3[0] ld=3"));
+  EXPECT_THAT(lowered, HasSubstr("elementwise einsum [5, b] sum over [3]"));
+}
+
 TEST(Executable, PrintsLoweredProgramAndLlvmModule) {
   ir::Function function;
   buildAccumulating(function);

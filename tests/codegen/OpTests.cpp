@@ -12,8 +12,8 @@ Type batched(std::vector<int64_t> shape, int64_t steps = 0) {
   return Type{std::move(shape), true, steps, ir::ElementType::Float};
 }
 
-Type ids(int64_t steps = 0) {
-  return Type{{}, true, steps, ir::ElementType::Int};
+Type ids(int64_t steps = 0, std::vector<int64_t> shape = {}) {
+  return Type{std::move(shape), true, steps, ir::ElementType::Int};
 }
 
 /// A function under construction with a builder on its top-level block.
@@ -83,7 +83,77 @@ TEST_P(Elementwise, ConstantFillAndBatchOps) {
   check(p.function);
 }
 
+TEST_P(Elementwise, SqrtAbsReluAndPow) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *x = b.input("x", batched({5}));
+  ir::Value *y = b.input("y", batched({5}));
+  ir::Value *w = b.param("w", {5});
+  ir::Value *positive =
+      b.binary(OpKind::Add, b.unary(OpKind::Abs, x), b.constant(0.5));
+  p.output("sqrt", b.unary(OpKind::Sqrt, positive));
+  p.output("abs", b.unary(OpKind::Abs, b.binary(OpKind::Sub, x, w)));
+  p.output("relu", b.unary(OpKind::Relu, b.binary(OpKind::Mul, x, w)));
+  p.output("pow", b.binary(OpKind::Pow, positive, y));
+  p.output("square", b.binary(OpKind::Pow, x, b.constant(2)));
+  p.output("relu_unbatched", b.unary(OpKind::Relu, w));
+  check(p.function);
+}
+
+TEST_P(Elementwise, ComparisonsAndWhere) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *x = b.input("x", batched({4}));
+  ir::Value *w = b.param("w", {4});
+  ir::Value *token = b.input("token", ids());
+  for (OpKind kind : {OpKind::Less, OpKind::LessEqual, OpKind::Greater,
+                      OpKind::GreaterEqual, OpKind::Equal, OpKind::NotEqual})
+    p.output(ir::opName(kind), b.binary(kind, x, w));
+  p.output("equal_self", b.binary(OpKind::Equal, x, x));
+  ir::Value *keep = b.binary(OpKind::NotEqual, token, b.constant(0));
+  p.output("token_kept", keep);
+  p.output("token_scaled", b.binary(OpKind::Mul, keep, x));
+  ir::Value *larger = b.binary(OpKind::Greater, x, w);
+  p.output("where", b.where(larger, x, b.unary(OpKind::Neg, w)));
+  p.output("where_scalar", b.where(larger, b.constant(1), b.constant(-1)));
+  check(p.function, 3);
+}
+
 WEFT_CODEGEN_TEST_SUITE(Elementwise);
+
+using Einsum = CodegenTest;
+
+/// Matrix products (lowered to GEMMs) and the general loop nest: sums,
+/// transposes, broadcasts, streams moved into the shape and back.
+TEST_P(Einsum, EveryForm) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *w = b.param("W", {4, 3});
+  ir::Value *x = b.input("x", batched({3}));
+  ir::Value *m = b.input("M", batched({2, 3}));
+  ir::Value *g = b.input("g", batched({4}, 5));
+  ir::Value *xs = b.input("xs", batched({3}, 5));
+  ir::Value *v = b.param("v", {3});
+  p.output("matvec", b.einsum({w, x}, {"ki", "Bi", "Bk"}, {4}));
+  p.output("batched_matvec", b.einsum({m, x}, {"Bsh", "Bh", "Bs"}, {2}));
+  p.output("weight_gradient", b.einsum({g, xs}, {"TBk", "TBi", "ki"}, {4, 3}));
+  p.output("unbatched_matvec", b.einsum({w, v}, {"ki", "i", "k"}, {4}));
+  p.output("matrix_product", b.einsum({m, w}, {"Bij", "kj", "Bik"}, {2, 4}));
+  p.output("outer", b.einsum({x, x}, {"Bi", "Bj", "Bij"}, {3, 3}));
+  p.output("dot", b.einsum({x, v}, {"Bi", "i", "B"}, {}));
+  p.output("transpose", b.einsum({m}, {"Bij", "Bji"}, {3, 2}));
+  p.output("sum_over_batch", b.einsum({m}, {"Bij", "i"}, {2}));
+  p.output("broadcast", b.einsum({x}, {"Bk", "Bks"}, {3, 2}));
+  p.output("broadcast_batch", b.einsum({v}, {"i", "Bi"}, {3}));
+  ir::Value *matrix = b.einsum({xs}, {"TBh", "BTh"}, {5, 3});
+  p.output("stream_to_matrix", matrix);
+  p.output("matrix_to_stream", b.einsum({matrix}, {"BTh", "TBh"}, {3}, 5));
+  p.output("three_operands",
+           b.einsum({x, w, g}, {"Bi", "ki", "TBk", "TB"}, {}, 5));
+  check(p.function);
+}
+
+WEFT_CODEGEN_TEST_SUITE(Einsum);
 
 using LinearAlgebra = CodegenTest;
 
@@ -130,6 +200,36 @@ TEST_P(Indexing, GatherAndScatterAddRows) {
   check(p.function, 5);
 }
 
+TEST_P(Indexing, SlicesAlongAnyAxisAndReshape) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *x = b.input("x", batched({2, 5, 3}));
+  ir::Value *w = b.param("w", {3, 4});
+  p.output("slice_axis1", b.slice(x, 1, 4, 1));
+  p.output("slice_axis2", b.slice(x, 2, 3, 2));
+  p.output("pad_axis1", b.padSlice(b.slice(x, 1, 3, 1), 2, 6, 1));
+  p.output("slice_unbatched", b.slice(w, 1, 3, 1));
+  p.output("pad_unbatched", b.padSlice(w, 1, 6, 1));
+  p.output("reshape", b.reshape(x, {5, 6}));
+  p.output("reshape_stream", b.reshape(b.input("xs", batched({2, 2}, 3)), {4}));
+  check(p.function);
+}
+
+TEST_P(Indexing, GatherAndScatterWithIdArrays) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *table = b.param("table", {5, 3});
+  ir::Value *vector = b.input("vector", ids(0, {4}));
+  ir::Value *matrix = b.input("matrix", ids(2, {2, 2}));
+  p.output("gather_vector", b.gather(table, vector));
+  p.output("gather_matrix", b.gather(table, matrix));
+  p.output("scatter_vector",
+           b.scatterAddRows(b.input("g", batched({4, 3})), vector, 5));
+  p.output("scatter_matrix",
+           b.scatterAddRows(b.input("gs", batched({2, 2, 3}, 2)), matrix, 5));
+  check(p.function, 5);
+}
+
 WEFT_CODEGEN_TEST_SUITE(Indexing);
 
 using NetworkOps = CodegenTest;
@@ -151,6 +251,46 @@ TEST_P(NetworkOps, SoftmaxAndCrossEntropy) {
            b.crossEntropyGrad(logits, target, b.fill(b.constant(0.5), {})));
   p.output("loss", b.sumBatch(loss, true));
   check(p.function, 6);
+}
+
+/// Softmax over the last axis of a matrix, with a mask that leaves one row
+/// empty, and logits of magnitude 1e4.
+TEST_P(NetworkOps, RowsAndMaskedSoftmax) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *x = b.input("x", batched({3, 4}));
+  ir::Value *huge = b.binary(OpKind::Mul, x, b.constant(1e4));
+  ir::Value *keep = b.binary(OpKind::Greater, b.input("keep", batched({3, 4})),
+                             b.constant(-0.5));
+  // Rows 0 and 1 of the unbatched mask are kept, row 2 is masked entirely.
+  ir::Value *shared = b.padSlice(b.constant(1, {2, 4}), 0, 3);
+  p.output("softmax_rows", b.softmax(x));
+  p.output("softmax_huge", b.softmax(huge));
+  p.output("masked", b.softmax(huge, keep));
+  p.output("masked_empty_row", b.softmax(x, shared));
+  ir::Value *y = b.softmax(x, keep);
+  p.output("masked_grad", b.softmaxGrad(y, b.input("g", batched({3, 4}))));
+  check(p.function);
+}
+
+TEST_P(NetworkOps, LogSoftmaxMaxAndCrossEntropyRows) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *x = b.input("x", batched({2, 5}));
+  ir::Value *g = b.input("g", batched({2, 5}));
+  ir::Value *target = b.input("target", ids(0, {2}));
+  ir::Value *y = b.logSoftmax(b.binary(OpKind::Mul, x, b.constant(1e4)));
+  p.output("log_softmax_huge", y);
+  ir::Value *small = b.logSoftmax(x);
+  p.output("log_softmax", small);
+  p.output("log_softmax_grad", b.logSoftmaxGrad(small, g));
+  p.output("log_softmax_vector", b.logSoftmax(b.param("w", {4})));
+  p.output("max_rows", b.maxLast(x));
+  p.output("max_vector", b.maxLast(b.param("u", {3})));
+  p.output("cross_entropy_rows", b.crossEntropy(x, target));
+  p.output("cross_entropy_grad_rows",
+           b.crossEntropyGrad(x, target, b.input("seed", batched({2}))));
+  check(p.function, 5);
 }
 
 WEFT_CODEGEN_TEST_SUITE(NetworkOps);

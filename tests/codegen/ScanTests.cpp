@@ -54,6 +54,32 @@ void buildRecurrence(Program &p, bool reverse) {
 
 using Scans = CodegenTest;
 
+/// Einsums inside a body, where values are per step: a matrix-vector
+/// product, a batched one, and an outer product summed over the batch.
+TEST_P(Scans, EinsumInBody) {
+  Program p;
+  ir::Builder &b = p.builder;
+  Value *xs = b.input("xs", batched({2}, 4));
+  Value *h0 = b.input("h0", batched({3}));
+  Value *w = b.param("W", {3, 2});
+  ir::Op *scan = b.beginScan(4, false, {h0}, {xs}, {0}, {w});
+  b.setBlock(*scan->body);
+  Value *projected =
+      b.einsum({argument(scan, 2), argument(scan, 1)}, {"ki", "Bi", "Bk"}, {3});
+  Value *pairs = b.einsum({argument(scan, 0), argument(scan, 0)},
+                          {"Bi", "Bj", "Bij"}, {3, 3});
+  Value *mixed = b.einsum({pairs, argument(scan, 0)}, {"Bij", "Bj", "Bi"}, {3});
+  Value *h = b.unary(OpKind::Tanh, b.binary(OpKind::Add, projected, mixed));
+  Value *weights = b.einsum({h, argument(scan, 1)}, {"Bk", "Bi", "ki"}, {3, 2});
+  b.finishScan(scan, {h}, {h, b.softmax(h), weights});
+  b.setBlock(p.function.body);
+  p.output("h_last", scan->result(0));
+  p.output("hs", scan->result(1));
+  p.output("probabilities", scan->result(2));
+  p.output("weights", scan->result(3));
+  check(p.function);
+}
+
 TEST_P(Scans, ForwardWithSequencesAndCaptures) {
   Program p;
   buildRecurrence(p, false);

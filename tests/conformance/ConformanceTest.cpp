@@ -86,7 +86,10 @@ TEST_P(Conformance, MatchesReference) {
 std::vector<CaseRun> allRuns() {
   std::vector<CaseRun> runs;
   for (const char *name :
-       {"elman_rnn_tanh", "gru_pytorch", "lstm_pytorch", "char_lm_lstm"})
+       {"elman_rnn_tanh", "gru_pytorch", "gru_cho2014", "lstm_pytorch",
+        "lstm_2layer", "bigru", "char_lm_lstm", "mha_2head", "seq2seq_bahdanau",
+        "memn2n_3hop", "sigma_pi", "quadratic_layer", "hyper_rnn",
+        "ntm_read_head"})
     for (const char *dtype : {"f64", "f32"})
       runs.push_back({name, dtype});
   return runs;

@@ -98,6 +98,86 @@ TEST(BuilderDeathTest, MismatchedShapesAbort) {
   EXPECT_DEATH(builder.slice(x, 2, 5), "out of range");
 }
 
+TEST(BuilderTest, ResultTypesOfNewElementwiseOps) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *x = builder.input("x", batchedType({3}, 4));
+  Value *w = builder.param("w", {3});
+  Value *ids = builder.input("ids", Type{{3}, true, 0, ElementType::Int});
+  EXPECT_EQ(builder.unary(OpKind::Sqrt, w)->type,
+            (Type{{3}, false, 0, ElementType::Float}));
+  EXPECT_EQ(builder.binary(OpKind::Pow, x, w)->type, batchedType({3}, 4));
+  Value *kept = builder.binary(OpKind::NotEqual, ids, builder.constant(0));
+  EXPECT_EQ(kept->type, batchedType({3}));
+  EXPECT_EQ(builder.where(kept, w, builder.constant(0))->type,
+            batchedType({3}));
+  EXPECT_EQ(verify(function), "");
+}
+
+TEST(BuilderTest, EinsumResultTypes) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *w = builder.param("W", {4, 3});
+  Value *x = builder.input("x", batchedType({3}));
+  Value *xs = builder.input("xs", batchedType({3}, 5));
+  EXPECT_EQ(builder.einsum({w, x}, {"ki", "Bi", "Bk"}, {4})->type,
+            batchedType({4}));
+  EXPECT_EQ(builder.einsum({xs, xs}, {"TBk", "TBi", "ki"}, {3, 3})->type,
+            (Type{{3, 3}, false, 0, ElementType::Float}));
+  Value *matrix = builder.einsum({xs}, {"TBh", "BTh"}, {5, 3});
+  EXPECT_EQ(matrix->type, batchedType({5, 3}));
+  EXPECT_EQ(builder.einsum({matrix}, {"BTh", "TBh"}, {3}, 5)->type,
+            batchedType({3}, 5));
+  EXPECT_EQ(builder.einsum({x}, {"Bk", "Bks"}, {3, 2})->type,
+            batchedType({3, 2}));
+  EXPECT_EQ(verify(function), "");
+}
+
+TEST(BuilderTest, ResultTypesOfShapeAndRowOps) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *x = builder.input("x", batchedType({2, 5, 3}));
+  Value *table = builder.param("E", {6, 4});
+  Value *ids = builder.input("ids", Type{{2, 5}, true, 3, ElementType::Int});
+  EXPECT_EQ(builder.slice(x, 1, 4, 1)->type, batchedType({2, 3, 3}));
+  EXPECT_EQ(builder.padSlice(x, 1, 7, 2)->type, batchedType({2, 5, 7}));
+  EXPECT_EQ(builder.reshape(x, {10, 3})->type, batchedType({10, 3}));
+  Value *embedded = builder.gather(table, ids);
+  EXPECT_EQ(embedded->type, batchedType({2, 5, 4}, 3));
+  EXPECT_EQ(builder.scatterAddRows(embedded, ids, 6)->type,
+            (Type{{6, 4}, false, 0, ElementType::Float}));
+  Value *mask = builder.param("mask", {2, 5, 3});
+  EXPECT_EQ(builder.softmax(x, mask)->type, batchedType({2, 5, 3}));
+  EXPECT_EQ(builder.logSoftmax(x)->type, batchedType({2, 5, 3}));
+  EXPECT_EQ(builder.maxLast(x)->type, batchedType({2, 5}));
+  Value *targets = builder.streamAt(ids, 0);
+  EXPECT_EQ(builder.crossEntropy(x, targets)->type, batchedType({2, 5}));
+  EXPECT_EQ(verify(function), "");
+}
+
+TEST(BuilderDeathTest, BrokenNewOpsAbort) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *w = builder.param("W", {4, 3});
+  Value *x = builder.input("x", batchedType({3}));
+  Value *ids = builder.input("ids", Type{{}, true, 0, ElementType::Int});
+  EXPECT_DEATH(builder.einsum({w, x}, {"ki", "Bk", "Bk"}, {4}),
+               "label `k` has size 3 in the operand 1 but 4 elsewhere");
+  EXPECT_DEATH(builder.einsum({w, x}, {"ki", "i", "k"}, {4}),
+               "labels `i` name 1 axes, but its type f.3.b has 2");
+  EXPECT_DEATH(builder.einsum({w, x}, {"kB", "Bi", "Bk"}, {4}),
+               "`B` must label the batch axis and only it");
+  EXPECT_DEATH(builder.einsum({w}, {"kk", "k"}, {4}), "repeat `k`");
+  EXPECT_DEATH(builder.einsum({w}, {"ki"}, {4}), "needs 2 label strings");
+  EXPECT_DEATH(builder.slice(w, 0, 2, 2), "slice axis 2 outside");
+  EXPECT_DEATH(builder.reshape(w, {5, 2}),
+               "reshape of .4,3. .12 elements. to .5,2.");
+  EXPECT_DEATH(builder.binary(OpKind::Add, ids, x), "not float");
+  EXPECT_DEATH(builder.softmax(w, x), "softmax mask must be float");
+  EXPECT_DEATH(builder.maxLast(builder.constant(1)), "rank >= 1");
+  EXPECT_DEATH(builder.unary(OpKind::Where, x), "not a unary op");
+}
+
 TEST(BuilderDeathTest, ShortScanSequenceAborts) {
   Function function;
   Builder builder(function, function.body);
@@ -140,6 +220,43 @@ TEST(PrintTest, StableTextForm) {
   output "hs" = %14
 }
 )");
+}
+
+TEST(PrintTest, NewOpAttributes) {
+  Function function;
+  function.name = "attributes";
+  Builder builder(function, function.body);
+  Value *w = builder.param("W", {4, 3});
+  Value *x = builder.input("x", batchedType({3}));
+  function.outputs.push_back(
+      {"y", builder.einsum({w, x}, {"ki", "Bi", "Bk"}, {4})});
+  function.outputs.push_back({"s", builder.slice(w, 1, 2, 1)});
+  function.outputs.push_back({"r", builder.reshape(w, {12})});
+  EXPECT_EQ(print(function), R"(func @attributes {
+  %0:f[4,3] = param "W" shape=[4,3]
+  %1:f[3]b = input "x"
+  %2:f[4]b = einsum %0, %1 "ki,Bi->Bk" shape=[4]
+  %3:f[4,1] = slice %0 begin=1 end=2 axis=1
+  %4:f[12] = reshape %0 shape=[12]
+  output "y" = %2
+  output "s" = %3
+  output "r" = %4
+}
+)");
+}
+
+TEST(VerifyTest, ReportsBrokenEinsum) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *x = builder.input("x", batchedType({3}));
+  Value *y = builder.einsum({x}, {"Bi", "i"}, {3});
+  y->definingOp->labels[1] = "j";
+  y->definingOp->shape = {2};
+  y->type.shape = {2};
+  EXPECT_EQ(verify(function), "");
+  y->definingOp->labels[1] = "i";
+  EXPECT_EQ(verify(function),
+            "einsum label `i` has size 2 in the result but 3 elsewhere");
 }
 
 TEST(VerifyTest, ReportsUseOutsideItsBlock) {

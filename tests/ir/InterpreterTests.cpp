@@ -76,6 +76,52 @@ TEST_F(InterpreterTest, ElementwiseUnary) {
               near(std::log(0.5), std::log(2.0)));
 }
 
+TEST_F(InterpreterTest, NewElementwiseOps) {
+  Value *x = input("x", floatType({2}), {4, -1, 0, 9});
+  Value *y = param("y", {2}, {0.5, 2});
+  Value *ids = input("ids", Type{{2}, true, 0, ElementType::Int}, {0, 3, 1, 0});
+  EXPECT_THAT(run(builder.unary(OpKind::Abs, x)), ElementsAre(4, 1, 0, 9));
+  EXPECT_THAT(run(builder.unary(OpKind::Relu, x)), ElementsAre(4, 0, 0, 9));
+  EXPECT_THAT(run(builder.unary(OpKind::Sqrt, y)),
+              ElementsAre(std::sqrt(0.5), std::sqrt(2.0)));
+  EXPECT_THAT(run(builder.binary(OpKind::Pow, x, y)), ElementsAre(2, 1, 0, 81));
+  EXPECT_THAT(run(builder.binary(OpKind::Less, x, y)), ElementsAre(0, 1, 1, 0));
+  EXPECT_THAT(run(builder.binary(OpKind::NotEqual, ids, builder.constant(0))),
+              ElementsAre(0, 1, 1, 0));
+  Value *positive = builder.binary(OpKind::Greater, x, builder.constant(0));
+  EXPECT_THAT(run(builder.where(positive, x, y)), ElementsAre(4, 2, 0.5, 9));
+}
+
+TEST_F(InterpreterTest, EinsumProductsSumsAndStreams) {
+  Value *a = param("A", {2, 3}, {1, 2, 3, 4, 5, 6});
+  Value *x = input("x", floatType({3}), {1, 0, 0, 0, 1, 1});
+  EXPECT_THAT(run(builder.einsum({a, x}, {"ki", "Bi", "Bk"}, {2})),
+              ElementsAre(1, 4, 5, 11));
+  EXPECT_THAT(run(builder.einsum({x}, {"Bi", "i"}, {3})), ElementsAre(1, 1, 1));
+  EXPECT_THAT(run(builder.einsum({a}, {"ij", "ji"}, {3, 2})),
+              ElementsAre(1, 4, 2, 5, 3, 6));
+  // Steps [2] of batch [2] of [1]: t0 = (1, 2), t1 = (3, 4).
+  Value *xs = input("xs", floatType({1}, 2), {1, 2, 3, 4});
+  EXPECT_THAT(run(builder.einsum({xs}, {"TBh", "BTh"}, {2, 1})),
+              ElementsAre(1, 3, 2, 4));
+  EXPECT_THAT(run(builder.einsum({xs}, {"TBh", "Bhs"}, {1, 2})),
+              ElementsAre(4, 4, 6, 6));
+}
+
+TEST_F(InterpreterTest, MaskedSoftmaxAndRowOps) {
+  Value *x = input("x", floatType({2, 2}), {0, 0, 1e4, 0, 5, 1, 2, 2});
+  Value *mask = param("mask", {2, 2}, {1, 0, 0, 0});
+  EXPECT_THAT(run(builder.softmax(x, mask)),
+              ElementsAre(1, 0, 0, 0, 1, 0, 0, 0));
+  EXPECT_THAT(run(builder.softmax(x)),
+              ElementsAre(0.5, 0.5, 1, 0, DoubleNear(0.982, 1e-3),
+                          DoubleNear(0.018, 1e-3), 0.5, 0.5));
+  EXPECT_THAT(run(builder.maxLast(x)), ElementsAre(0, 1e4, 5, 2));
+  std::vector<double> logs = run(builder.logSoftmax(x));
+  EXPECT_NEAR(logs[0], std::log(0.5), 1e-12);
+  EXPECT_NEAR(logs[3], -1e4, 1e-9);
+}
+
 TEST_F(InterpreterTest, MatVecBothWays) {
   Value *a = param("A", {2, 3}, {1, 2, 3, 4, 5, 6});
   Value *x = input("x", floatType({3}), {1, 0, 0, 0, 1, 1});

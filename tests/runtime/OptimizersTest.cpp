@@ -3,6 +3,7 @@
 
 #include "runtime/Optimizers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <gtest/gtest.h>
 
@@ -131,4 +132,66 @@ TEST(ClipGradientNorm, WorksOnFloats) {
   EXPECT_NEAR(clipGradientNorm<float>(tensors, 5.0), 10.0, 1e-6);
   EXPECT_NEAR(ga[0], 3.0f, 1e-5f);
   EXPECT_NEAR(ga[1], 4.0f, 1e-5f);
+}
+
+TEST(ClipCoefficient, IsTorchsFormula) {
+  // min(1, max / (norm + 1e-6)): the 1e-6 clips a norm exactly at the limit.
+  EXPECT_EQ(clipCoefficient(5.0, 1.0), 1.0 / (5.0 + 1e-6));
+  EXPECT_EQ(clipCoefficient(1.0, 1.0), 1.0 / (1.0 + 1e-6));
+  EXPECT_LT(clipCoefficient(1.0, 1.0), 1.0);
+  EXPECT_EQ(clipCoefficient(0.5, 1.0), 1.0);
+  EXPECT_EQ(clipCoefficient(0.0, 1.0), 1.0);
+  EXPECT_TRUE(std::isnan(clipCoefficient(std::nan(""), 1.0)));
+}
+
+TEST(GlobalGradientNorm, CoversEveryTensorAndChangesNothing) {
+  std::vector<double> a = {0, 0}, ga = {1, 2}, b = {0}, gb = {-2};
+  std::vector<TrainedTensor<double>> tensors = {{a, ga}, {b, gb}};
+  EXPECT_DOUBLE_EQ(globalGradientNorm<double>(tensors), 3.0);
+  EXPECT_EQ(ga[1], 2.0);
+  EXPECT_EQ(gb[0], -2.0);
+}
+
+TEST(ClipGradientNorm, ClipsANormEqualToTheLimit) {
+  std::vector<double> a = {0}, ga = {1};
+  std::vector<TrainedTensor<double>> tensors = {{a, ga}};
+  EXPECT_EQ(clipGradientNorm<double>(tensors, 1.0), 1.0);
+  EXPECT_EQ(ga[0], 1.0 * (1.0 / (1.0 + 1e-6)));
+}
+
+TEST(Sgd, MomentumBufferStartsAsTheFirstClippedGradient) {
+  // The optim_sgd_clip_charlm recipe: clip to 1, then SGD with momentum 0.9;
+  // buf_1 = c_1 g_1 (not (1 - momentum) c_1 g_1), buf_k = 0.9 buf + c_k g_k.
+  double lr = 0.5, momentum = 0.9;
+  std::vector<std::vector<double>> gradients = {{3, 4}, {0.6, 0.8}, {0, 0.5}};
+  std::vector<double> value = {1, -1}, gradient(2);
+  std::vector<double> expected = value, buffer(2);
+  std::vector<TrainedTensor<double>> tensors = {{value, gradient}};
+  Sgd<double> sgd({.learningRate = lr, .momentum = momentum});
+  for (size_t k = 0; k < gradients.size(); ++k) {
+    gradient = gradients[k];
+    double norm = std::sqrt(gradients[k][0] * gradients[k][0] +
+                            gradients[k][1] * gradients[k][1]);
+    double coefficient = std::min(1.0, 1.0 / (norm + 1e-6));
+    EXPECT_DOUBLE_EQ(clipGradientNorm<double>(tensors, 1.0), norm);
+    ASSERT_TRUE(sgd.step(tensors, nullptr));
+    for (size_t i = 0; i < 2; ++i) {
+      double clipped = coefficient * gradients[k][i];
+      buffer[i] = k == 0 ? clipped : momentum * buffer[i] + clipped;
+      expected[i] -= lr * buffer[i];
+      EXPECT_NEAR(value[i], expected[i], 1e-15) << "step " << k + 1;
+    }
+  }
+}
+
+TEST(Adam, ZeroGradientLeavesAnUntouchedElementExactly) {
+  // m = v = 0 gives 0 / (0 + eps) = 0: an embedding row absent from the
+  // batches does not move at all.
+  std::vector<float> value = {0.25f, 0.75f}, gradient = {0.0f, 1.0f};
+  std::vector<TrainedTensor<float>> tensors = {{value, gradient}};
+  Adam<float> adam({.learningRate = 0.01});
+  for (int step = 0; step < 3; ++step)
+    ASSERT_TRUE(adam.step(tensors, nullptr));
+  EXPECT_EQ(value[0], 0.25f);
+  EXPECT_NE(value[1], 0.75f);
 }
