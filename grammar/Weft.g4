@@ -87,8 +87,10 @@ target : name ('[' expr (',' expr)* ']')? ;
 returnStmt : 'return' expr ;
 
 // `[M, W] token(V)` is a matrix of token ids.
+// `length(t)` is an input's number of valid steps of the time index `t`.
 type : '[' (expr (',' expr)*)? ']' ('token' '(' expr ')')?
-     | 'token' '(' expr ')' ;
+     | 'token' '(' expr ')'
+     | 'length' '(' name ')' ;
 
 // ---------------------------------------------------------------------------
 // Expressions, loosest first
@@ -134,12 +136,14 @@ callArg : name '=' expr | expr ;
 
 indexSuffix : '[' indexArg (',' indexArg)* ']' ;
 
-indexArg : expr (':' expr?)? | ':' expr? ;
+// `x[t]`, a slice `W[a:b]`, or the causal prefix `h[..t]` of a stream.
+indexArg : expr (':' expr?)? | ':' expr? | '..' expr ;
 
 primary : NUMBER | name | '(' expr (',' expr)* ')' ;
 
-// `token` is a keyword only inside a type; elsewhere it is a plain name.
-name : NAME | 'token' ;
+// `token` and `length` are keywords only inside a type; elsewhere they are
+// plain names.
+name : NAME | 'token' | 'length' ;
 
 // ---------------------------------------------------------------------------
 // Tokens
@@ -153,6 +157,7 @@ TIME : 'time' ;
 OUTPUT : 'output' ;
 RETURN : 'return' ;
 TOKEN : 'token' ;
+LENGTH : 'length' ;
 
 ARROW : '->' ;
 LPAREN : '(' { ++bracketDepth; } ;
@@ -164,6 +169,7 @@ RBRACE : '}' ;
 COMMA : ',' ;
 COLON : ':' ;
 SEMI : ';' ;
+DOTDOT : '..' ;
 DOT : '.' ;
 ASSIGN : '=' ;
 LESS : '<' ;

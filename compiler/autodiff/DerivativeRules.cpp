@@ -391,12 +391,13 @@ void streamPadRule(RuleContext &c) {
 using Rule = void (*)(RuleContext &);
 
 /// The rule of each single-result op kind; null for leaves, which have
-/// no operands.
+/// no operands (Iota, like Constant, is a constant: its cotangent stops).
 Rule ruleFor(OpKind kind) {
   switch (kind) {
   case OpKind::Param:
   case OpKind::Input:
   case OpKind::Constant:
+  case OpKind::Iota:
     return nullptr;
   case OpKind::Neg:
     return negRule;

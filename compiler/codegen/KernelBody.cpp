@@ -147,6 +147,10 @@ llvm::Value *KernelBodyEmitter::emitExpr(const Expr &expr,
     return floatConstant(expr.value);
   case ExprKind::BatchSize:
     return builder.CreateSIToFP(environment.batchSize(), floatType);
+  case ExprKind::LoopIndex:
+    // The induction variable (an i64, never negative) as the float type.
+    assert(!isInt && "a loop index in an int kernel");
+    return builder.CreateUIToFP(point[expr.dimension], floatType);
   default:
     break;
   }

@@ -1,5 +1,6 @@
 // The `weft` command: parses the command line and runs one subcommand.
 #include "compiler/driver/Commands.h"
+#include "compiler/driver/Pipeline.h"
 #include "runtime/Threads.h"
 
 #include <CLI/CLI.hpp>
@@ -64,6 +65,10 @@ int main(int argc, char **argv) {
   int threads = 1;
   app.add_option("--threads", threads, "threads for matrix products")
       ->check(CLI::PositiveNumber);
+  int optLevel = 2;
+  app.add_option("--opt-level", optLevel,
+                 "LLVM optimisation, 0 (compiles fastest) to 3")
+      ->check(CLI::Range(0, 3));
 
   std::vector<std::string> checkFiles;
   CLI::App *check = app.add_subcommand("check", "check model files");
@@ -130,6 +135,7 @@ int main(int argc, char **argv) {
     return app.exit(error) == 0 ? 0 : 1;
   }
   weft::runtime::setComputeThreads(threads);
+  weft::driver::setOptimizationLevel(optLevel);
 
   // A bug in the compiler must not end in a crash without a word.
   try {

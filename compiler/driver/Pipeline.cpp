@@ -112,9 +112,17 @@ bool Compilation::build(bool withGradients) {
   return true;
 }
 
+namespace {
+/// How hard LLVM optimises, for every compilation of this process.
+int optimizationLevel = codegen::CompileOptions().optLevel;
+} // namespace
+
+void setOptimizationLevel(int level) { optimizationLevel = level; }
+
 bool Compilation::compile(codegen::FloatType floatType) {
   codegen::CompileOptions options;
   options.floatType = floatType;
+  options.optLevel = optimizationLevel;
   std::string error;
   executable = codegen::Executable::compile(*function, options, &error);
   if (!executable) {

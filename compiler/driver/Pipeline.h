@@ -41,4 +41,8 @@ struct Compilation {
   bool compile(codegen::FloatType floatType);
 };
 
+/// Sets LLVM's optimisation level (0 to 3) for the compilations that
+/// follow: `--opt-level`. Lower levels compile faster and run slower.
+void setOptimizationLevel(int level);
+
 } // namespace weft::driver

@@ -49,6 +49,8 @@ const char *opName(OpKind kind) {
     return "input";
   case OpKind::Constant:
     return "constant";
+  case OpKind::Iota:
+    return "iota";
   case OpKind::Neg:
     return "neg";
   case OpKind::Add:
@@ -227,6 +229,14 @@ Value *Builder::constant(double constantValue, std::vector<int64_t> shape) {
   return buildTyped(*this, OpKind::Constant, {}, [&](Op &op) {
     op.value = constantValue;
     op.shape = shape;
+  });
+}
+
+Value *Builder::iota(std::vector<int64_t> shape, unsigned axis, int64_t steps) {
+  return buildTyped(*this, OpKind::Iota, {}, [&](Op &op) {
+    op.shape = shape;
+    op.axis = axis;
+    op.steps = steps;
   });
 }
 

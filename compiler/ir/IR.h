@@ -50,6 +50,10 @@ enum class OpKind {
   Param,    ///< A trainable parameter `name`: unbatched.
   Input,    ///< A model input `name`: batched; a stream if `steps != 0`.
   Constant, ///< `value` in every element of `shape`: unbatched.
+  Iota,     ///< Float, unbatched, of `shape` (a stream of `steps` steps when
+            ///< `steps` > 0): every element is its index along `axis` of
+            ///< the full layout [steps?][shape...], so with `steps` the
+            ///< steps axis is axis 0. A constant: it gets no cotangent.
 
   // Elementwise. Operands have the result's shape, or are scalars (shape
   // []) that broadcast; an unbatched operand broadcasts over the batch. The
@@ -200,10 +204,10 @@ public:
   // Attributes; which ones apply depends on `kind`.
   std::string name;           ///< Param, Input
   double value = 0;           ///< Constant
-  std::vector<int64_t> shape; ///< Param, Constant, Fill, Reshape, Einsum
+  std::vector<int64_t> shape; ///< Param, Constant, Fill, Reshape, Einsum, Iota
   int64_t begin = 0;          ///< Slice, PadSlice, StreamAt/Place/Slice/Pad
   int64_t end = 0;            ///< Slice, PadSlice, ScatterAddRows, StreamSlice
-  unsigned axis = 0;          ///< Slice, PadSlice: a per-example axis
+  unsigned axis = 0;          ///< Slice, PadSlice: per-example; Iota: layout
   /// Einsum: one string per operand, then the result's. Each labels every
   /// axis of the value's full layout, one char per axis in layout order:
   /// the steps axis of a stream, then the batch axis of a batched value
@@ -265,6 +269,12 @@ public:
   Value *param(const std::string &name, std::vector<int64_t> shape);
   Value *input(const std::string &name, Type type);
   Value *constant(double value, std::vector<int64_t> shape = {});
+  /// An unbatched Float value of `shape` (a stream of `steps` steps when
+  /// `steps` > 0) holding at each element its index along `axis` of the
+  /// full layout: with steps, axis 0 is the steps axis and the shape's axes
+  /// follow. iota({3, 4}, 1) has rows [0, 1, 2, 3]; iota({}, 0, 7) is the
+  /// step number 0..6 of a 7-step scan, read as a sequence.
+  Value *iota(std::vector<int64_t> shape, unsigned axis, int64_t steps = 0);
   Value *unary(OpKind kind, Value *x);
   Value *binary(OpKind kind, Value *lhs, Value *rhs);
   Value *matVec(Value *matrix, Value *vector, bool transpose = false);

@@ -44,6 +44,10 @@ std::string attributes(const Op &op) {
     return fmt::format(" \"{}\"", op.name);
   case OpKind::Constant:
     return fmt::format(" {} shape=[{}]", op.value, fmt::join(op.shape, ","));
+  case OpKind::Iota:
+    return fmt::format(" axis={} shape=[{}]{}", op.axis,
+                       fmt::join(op.shape, ","),
+                       op.steps ? fmt::format(" steps={}", op.steps) : "");
   case OpKind::Fill:
   case OpKind::Reshape:
     return fmt::format(" shape=[{}]", fmt::join(op.shape, ","));

@@ -41,6 +41,7 @@ public:
 private:
   void runOp(const Op &op);
   Buffer leaf(const Op &op);
+  Buffer iota(const Op &op);
   Buffer stepwise(const Op &op);
   Buffer streamOp(const Op &op);
   Buffer einsum(const Op &op);
@@ -378,6 +379,7 @@ void Interpreter::runOp(const Op &op) {
   case OpKind::Param:
   case OpKind::Input:
   case OpKind::Constant:
+  case OpKind::Iota:
     values[op.result()] = leaf(op);
     return;
   case OpKind::Scan:
@@ -405,6 +407,8 @@ Buffer Interpreter::leaf(const Op &op) {
   int64_t size = stepSize(type) * std::max<int64_t>(type.steps, 1);
   if (op.kind == OpKind::Constant)
     return Buffer(size, op.value);
+  if (op.kind == OpKind::Iota)
+    return iota(op);
   const BufferMap &source = op.kind == OpKind::Param ? params : inputs;
   auto found = source.find(op.name);
   if (found == source.end())
@@ -414,6 +418,22 @@ Buffer Interpreter::leaf(const Op &op) {
     interpreterFailure(fmt::format("buffer `{}` has {} elements, expected {}",
                                    op.name, found->second.size(), size));
   return found->second;
+}
+
+/// Each element's index along the axis: in row-major order it advances
+/// every `inner` elements (the product of the later axes) and wraps at the
+/// axis's size.
+Buffer Interpreter::iota(const Op &op) {
+  std::vector<int64_t> sizes = layoutSizes(op.result()->type, batch);
+  int64_t inner = 1;
+  for (size_t d = op.axis + 1; d < sizes.size(); ++d)
+    inner *= sizes[d];
+  Buffer result(stepSize(op.result()->type) *
+                std::max<int64_t>(op.result()->type.steps, 1));
+  for (size_t i = 0; i < result.size(); ++i)
+    result[i] =
+        static_cast<double>((static_cast<int64_t>(i) / inner) % sizes[op.axis]);
+  return result;
 }
 
 /// Runs an op step by step over its stream operands: the result is their

@@ -54,6 +54,22 @@ std::string commonSteps(const Type &a, const Type &b, int64_t &steps) {
   return "";
 }
 
+/// An unbatched float of `shape`, a stream when `steps` > 0, numbered
+/// along an axis of its full layout [steps?][shape...].
+std::string inferIota(const Op &op, Type &result) {
+  if (op.steps < 0)
+    return "iota steps must not be negative";
+  for (int64_t dimension : op.shape)
+    if (dimension <= 0)
+      return "iota dimensions must be positive";
+  size_t axes = op.shape.size() + (op.steps > 0 ? 1 : 0);
+  if (op.axis >= axes)
+    return fmt::format("iota axis {} outside a layout of {} axes", op.axis,
+                       axes);
+  result = Type{op.shape, false, op.steps, ElementType::Float};
+  return "";
+}
+
 std::string inferMatVec(const Op &op, Type &result) {
   const Type &matrix = op.operands[0]->type;
   const Type &vector = op.operands[1]->type;
@@ -344,6 +360,7 @@ std::pair<size_t, size_t> operandRange(OpKind kind) {
   case OpKind::Param:
   case OpKind::Input:
   case OpKind::Constant:
+  case OpKind::Iota:
     return {0, 0};
   case OpKind::Softmax:
     return {1, 2};
@@ -402,6 +419,8 @@ std::string inferResultType(const Op &op, Type &result) {
   case OpKind::Input:
     result = op.results.empty() ? Type{} : op.result()->type;
     return result.batched ? "" : "input must be batched";
+  case OpKind::Iota:
+    return inferIota(op, result);
   case OpKind::MatVec:
     return inferMatVec(op, result);
   case OpKind::OuterSum:

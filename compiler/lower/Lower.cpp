@@ -196,6 +196,9 @@ bool Lowering::lowerOp(const ir::Op &op) {
   case OpKind::Reshape:
     lowerReshape(op);
     return true;
+  case OpKind::Iota:
+    lowerIota(op);
+    return true;
   case OpKind::Einsum:
     lowerEinsum(op);
     return true;

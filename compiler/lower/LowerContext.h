@@ -72,6 +72,7 @@ private:
                  std::string &label);
   Expr opExpr(const ir::Op &op, const ir::Type &domain, std::string &label);
   void lowerElementwise(const ir::Op &op);
+  void lowerIota(const ir::Op &op);
   void lowerSlice(const ir::Op &op);
   void lowerPadSlice(const ir::Op &op);
   void lowerReshape(const ir::Op &op);

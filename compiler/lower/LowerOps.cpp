@@ -150,6 +150,41 @@ void Lowering::lowerElementwise(const ir::Op &op) {
                          std::move(body)}});
 }
 
+/// Iota numbers the elements along one axis of its layout [steps?][shape],
+/// so its kernel keeps that axis as a dimension of its own: [outer, axis,
+/// inner] around it (outer and inner left out when they are 1), and the
+/// body is that dimension's loop index. Its users load it: fusing it would
+/// need the index along the axis of their flat element loop.
+void Lowering::lowerIota(const ir::Op &op) {
+  const ir::Type &type = op.result()->type;
+  std::vector<int64_t> sizes = type.shape;
+  if (type.isStream())
+    sizes.insert(sizes.begin(), type.steps);
+  int64_t outer = 1, inner = 1;
+  for (unsigned d = 0; d < sizes.size(); ++d)
+    (d < op.axis ? outer : inner) *= d == op.axis ? 1 : sizes[d];
+  int64_t length = sizes[op.axis];
+
+  std::vector<Size> extents, strides;
+  if (outer > 1) {
+    extents.push_back({outer, 0});
+    strides.push_back({length * inner, 0});
+  }
+  Expr body;
+  body.kind = ExprKind::LoopIndex;
+  body.dimension = extents.size();
+  extents.push_back({length, 0});
+  strides.push_back({inner, 0});
+  if (inner > 1) {
+    extents.push_back({inner, 0});
+    strides.push_back({1, 0});
+  }
+  View view = resultView(op.result());
+  emit(
+      {ElementwiseKernel{"iota", std::move(extents),
+                         accessOf(view, std::move(strides)), std::move(body)}});
+}
+
 //===----------------------------------------------------------------------===//
 // Index copies
 //===----------------------------------------------------------------------===//

@@ -30,6 +30,8 @@ const char *exprKindName(ExprKind kind) {
     return "constant";
   case ExprKind::BatchSize:
     return "batch";
+  case ExprKind::LoopIndex:
+    return "loop_index";
   case ExprKind::Neg:
     return "neg";
   case ExprKind::Add:
@@ -148,6 +150,8 @@ std::string exprText(const Expr &expr) {
     return fmt::format("{}", expr.value);
   case ExprKind::BatchSize:
     return "b";
+  case ExprKind::LoopIndex:
+    return fmt::format("i{}", expr.dimension);
   default:
     break;
   }

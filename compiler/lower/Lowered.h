@@ -68,6 +68,7 @@ enum class ExprKind {
   Load,      ///< The element at `access`.
   Constant,  ///< `value`.
   BatchSize, ///< The runtime batch size, as a float.
+  LoopIndex, ///< The index of kernel dimension `dimension`, as a float.
   Neg,
   Add,
   Sub,
@@ -97,6 +98,7 @@ struct Expr {
   ExprKind kind = ExprKind::Constant;
   Access access;              ///< Load
   double value = 0;           ///< Constant
+  unsigned dimension = 0;     ///< LoopIndex
   std::vector<Expr> operands; ///< Arithmetic
 };
 

@@ -135,6 +135,17 @@ void Elaborator::buildScan(TimeAxis &axis, bool reverse,
       ok = false;
       continue;
     }
+    // Past an example's length its state stays as it was.
+    if (!axis.lengths.empty()) {
+      Val valid = validSteps(axis, streams.at(state.carries[i]).range);
+      if (building() && valid.ok) {
+        Val kept = next;
+        kept.ir = bodyBuilder->where(use(valid), use(next),
+                                     use(state.carryIn.at(state.carries[i])));
+        kept.batched = true;
+        next = kept;
+      }
+    }
     if (building())
       yields.push_back(next.batched
                            ? use(next)

@@ -124,6 +124,7 @@ Val Elaborator::elementwise(OpKind kind, const Val &lhs, const Val &rhs,
   val.dims = lhs.dims.empty() ? rhs.dims : lhs.dims;
   val.batched = lhs.batched || rhs.batched;
   val.isToken = false;
+  val.rowMask = lhs.rowMask ? lhs.rowMask : rhs.rowMask;
   val.origin = range;
   val.level = level;
   if (building()) {
@@ -229,9 +230,16 @@ Val Elaborator::elaborateIndex(const ast::Expr &expr) {
                             "takes one index or slice");
     return Val::poisoned();
   }
+  if (expr.indices.size() == 1 && expr.indices[0].isPrefix)
+    return prefixAccess(base, *expr.indices[0].index, expr.range);
+  // In index notation, a plain name that is no size is taken as an index
+  // variable, so that a missing `sum(i)` gets its own message.
   for (const ast::IndexArg &index : expr.indices)
-    if (!index.isSlice && index.index->kind == ast::ExprKind::Name &&
-        findIndexVar(index.index->name))
+    if (!index.isSlice && !index.isPrefix &&
+        index.index->kind == ast::ExprKind::Name &&
+        (findIndexVar(index.index->name) ||
+         (!indexScopes.empty() && !frame().sizes.count(index.index->name) &&
+          !isTimeAxis(index.index->name))))
       return indexedTensor(expr);
   const ast::IndexArg &index = expr.indices[0];
   bool isStreamName =
@@ -428,6 +436,9 @@ Val Elaborator::elaborateReduce(const ast::Expr &expr) {
     builder().range = expr.range;
     val.ir = builder().sumSteps(steps.ir);
   }
+  if (expr.reduceOp == ast::ReduceOp::Mean && !axis.lengths.empty())
+    return elementwise(OpKind::Div, val, validCount(axis, expr.range),
+                       expr.range, "/");
   if (expr.reduceOp == ast::ReduceOp::Mean) {
     std::optional<int64_t> count = axis.steps.value();
     Val scale = constant(count ? 1.0 / static_cast<double>(*count) : 1.0, {},

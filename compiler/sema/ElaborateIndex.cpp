@@ -265,6 +265,8 @@ Val Elaborator::matMul(const Val &lhs, const Val &rhs, SourceRange range) {
     }
     return val;
   }
+  // The rows of a prefix stay the rows of the product.
+  ir::Value *rowMask = left == 2 ? lhs.rowMask : nullptr;
   Labels lhsLabels = left == 2 ? Labels{"m", "k"} : Labels{"k"};
   Labels rhsLabels = right == 2 ? Labels{"k", "n"} : Labels{"k"};
   Labels result;
@@ -272,7 +274,9 @@ Val Elaborator::matMul(const Val &lhs, const Val &rhs, SourceRange range) {
     result.push_back("m");
   if (right == 2)
     result.push_back("n");
-  return contract({lhs, rhs}, {lhsLabels, rhsLabels}, result, range);
+  Val val = contract({lhs, rhs}, {lhsLabels, rhsLabels}, result, range);
+  val.rowMask = rowMask;
+  return val;
 }
 
 /// `x[i, j]` with index variables: the tensor with its axes named.
@@ -303,11 +307,21 @@ Val Elaborator::indexedTensor(const ast::Expr &expr) {
   Labels labels;
   for (size_t axis = 0; axis < expr.indices.size(); ++axis) {
     const ast::IndexArg &index = expr.indices[axis];
-    if (index.isSlice || index.index->kind != ast::ExprKind::Name ||
-        !findIndexVar(index.index->name)) {
+    if (index.isSlice || index.index->kind != ast::ExprKind::Name) {
       diags.error(index.range, "in index notation each index is an index "
                                "variable, such as `k` of `y[k] = ...` or `i` "
                                "of `sum(i) ...`");
+      return Val::poisoned();
+    }
+    if (!findIndexVar(index.index->name)) {
+      const std::string &name = index.index->name;
+      // Reported once per equation.
+      if (unboundIndices.insert(name).second)
+        diags.error(index.range,
+                    fmt::format("`{}` is not an index of this equation; sum "
+                                "over it with `sum({}) ...`, or name it on "
+                                "the left",
+                                name, name));
       return Val::poisoned();
     }
     const std::string &name = index.index->name;
@@ -517,7 +531,10 @@ Val Elaborator::elaborateIndexEquation(const ast::Stmt &stmt) {
     order.push_back(name->name);
   }
   indexScopes.push_back(scope);
+  std::set<std::string> outerUnbound = std::move(unboundIndices);
+  unboundIndices.clear();
   Val body = elaborateOne(*stmt.value);
+  unboundIndices = std::move(outerUnbound);
   std::map<std::string, IndexVar> bound = indexScopes.back();
   indexScopes.pop_back();
   if (!body.ok)
@@ -779,12 +796,21 @@ Val Elaborator::elaborateTensorBuiltin(const ast::Expr &expr, bool &handled) {
         return Val::poisoned();
       val.batched = x.batched || args[1].batched;
     }
+    val.rowMask = nullptr;
     if (building()) {
       builder().range = range;
-      val.ir = expr.name == "log_softmax"
-                   ? builder().logSoftmax(use(x))
-                   : builder().softmax(use(x), args.size() == 2 ? use(args[1])
-                                                                : nullptr);
+      // Over the rows of a prefix, the rows after the step are masked.
+      ir::Value *mask = args.size() == 2 ? use(args[1]) : nullptr;
+      if (x.rowMask && x.dims.size() == 1)
+        mask =
+            mask ? builder().binary(OpKind::Mul, mask, x.rowMask) : x.rowMask;
+      if (expr.name == "log_softmax" && mask) {
+        diags.error(range, "`log_softmax` of a causal prefix is not "
+                           "supported yet; take the log of `softmax`");
+        return Val::poisoned();
+      }
+      val.ir = expr.name == "log_softmax" ? builder().logSoftmax(use(x))
+                                          : builder().softmax(use(x), mask);
     }
     return val;
   }

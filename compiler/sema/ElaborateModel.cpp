@@ -108,6 +108,19 @@ void Elaborator::collectModel(const ast::Decl &model) {
       InputDecl input;
       input.stmt = &stmt;
       input.axis = stmt.timeIndex;
+      const std::string &lengthOf = stmt.declared[0].type.lengthOf;
+      if (!lengthOf.empty()) {
+        auto axis = axes.find(lengthOf);
+        if (axis == axes.end()) {
+          reportUndeclaredAxis(lengthOf, stmt.declared[0].type.range);
+        } else if (!axis->second.lengths.empty()) {
+          diags.error(stmt.range,
+                      fmt::format("`{}` already has its lengths in `{}`",
+                                  lengthOf, axis->second.lengths));
+        } else {
+          axis->second.lengths = stmt.declared[0].name;
+        }
+      }
       if (stmt.inputIndex && !axes.count(input.axis)) {
         // `input h0[L]: [H]` stacks L values on an axis of its own.
         bool isName = stmt.inputIndex->kind == ast::ExprKind::Name;
@@ -174,6 +187,7 @@ void Elaborator::collectModel(const ast::Decl &model) {
                             "for a recurrence that runs backwards)",
                             name, name, steps.str()));
     stream.initial = nullptr;
+    failedStreams.insert(name);
   }
   for (auto &[name, stream] : streams) {
     // An undeclared time index was reported already.
@@ -198,7 +212,14 @@ Val Elaborator::buildInput(const ast::Stmt &stmt) {
   val.batched = true;
   val.origin = declared.type.range;
   val.isToken = declared.type.isToken;
-  if (val.isToken) {
+  if (!declared.type.lengthOf.empty()) {
+    // Lengths are whole numbers from 0 to the number of steps.
+    auto axis = axes.find(declared.type.lengthOf);
+    if (axis == axes.end())
+      return Val::poisoned();
+    val.isToken = true;
+    val.vocab = axis->second.steps + Size::constant(1);
+  } else if (val.isToken) {
     std::optional<Size> vocab = evaluateSize(*declared.type.vocab);
     if (!vocab)
       return Val::poisoned();
@@ -232,6 +253,8 @@ Val Elaborator::buildInput(const ast::Stmt &stmt) {
 Val Elaborator::timeAccess(const std::string &name, const ast::Expr &indexExpr,
                            SourceRange range) {
   // Uses of an undeclared time index were reported with its declaration.
+  if (failedStreams.count(name))
+    return Val::poisoned();
   bool isTensor = tensorStreams.count(name) != 0;
   const std::string &streamAxis = isTensor ? tensorStreams.at(name).second
                                   : inputs.count(name) ? inputs.at(name).axis
@@ -432,6 +455,12 @@ Val Elaborator::stepValue(const std::string &name, SourceRange range) {
   active.push_back(name);
   Vals values = stream.stmt ? elaborate(*stream.stmt->value)
                             : Vals{elaborateOne(*stream.body)};
+  // A reduction over time adds nothing from the steps past an example's
+  // length.
+  if (!stream.stmt && !scan->axis->lengths.empty() && values[0].ok)
+    values[0] =
+        elementwise(OpKind::Mul, values[0],
+                    validSteps(*scan->axis, stream.range), stream.range, "*");
   active.pop_back();
   if (stream.stmt && values.size() != stream.stmt->targets.size()) {
     diags.error(stream.stmt->value->range,

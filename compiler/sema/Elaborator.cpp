@@ -252,6 +252,11 @@ void Elaborator::reportUnknown(const std::string &name, SourceRange range) {
 /// Resolves a name used as a value in the current frame.
 Val Elaborator::lookupName(const std::string &name, SourceRange range) {
   Frame &current = frame();
+  // Positions used as numbers: an index variable, or the current step.
+  if (findIndexVar(name))
+    return indexValues(name, range);
+  if (&current == modelFrame && scan && scan->axis->name == name)
+    return stepNumber(range);
   if (auto arg = current.arguments.find(name); arg != current.arguments.end())
     return arg->second;
   if (auto local = current.locals.find(name); local != current.locals.end())
@@ -424,6 +429,18 @@ bool Elaborator::bindArgument(Frame &callee, const ast::TypeExpr &type,
   return true;
 }
 
+/// The size names in a size expression.
+std::vector<std::string> sizeNames(const ast::Expr &expr) {
+  if (expr.kind == ast::ExprKind::Name)
+    return {expr.name};
+  std::vector<std::string> names;
+  for (const ast::ExprPtr &operand : expr.operands)
+    if (operand)
+      for (std::string &name : sizeNames(*operand))
+        names.push_back(std::move(name));
+  return names;
+}
+
 /// Inlines a call of a cell instance: binds its sizes from the arguments,
 /// then evaluates its return expression in a fresh frame.
 Vals Elaborator::callCell(Instance &instance, const ast::Expr &call) {
@@ -491,6 +508,28 @@ Vals Elaborator::callCell(Instance &instance, const ast::Expr &call) {
                       call.operands[i]->range))
       return failed;
     callee.arguments[parameter.name] = args[i];
+  }
+  // Every size of the cell's parameters and results must now be known.
+  std::vector<std::pair<const ast::Expr *, SourceRange>> declaredSizes;
+  for (const ast::Stmt &stmt : cell.body)
+    for (const ast::Declared &declared : stmt.declared)
+      for (const ast::ExprPtr &dim : declared.type.dims)
+        declaredSizes.push_back({dim.get(), declared.type.range});
+  for (const ast::TypeExpr &result : cell.results)
+    for (const ast::ExprPtr &dim : result.dims)
+      declaredSizes.push_back({dim.get(), result.range});
+  for (const auto &[dim, declaredAt] : declaredSizes) {
+    for (const std::string &name : sizeNames(*dim)) {
+      if (callee.sizes.count(name))
+        continue;
+      diags.error(call.range,
+                  fmt::format("the size `{}` of `{}` is not given by its "
+                              "arguments; name it at the call or the "
+                              "instance, as in `{}(..., {} = 3)`",
+                              name, cell.name, cell.name, name));
+      diags.note(declaredAt, fmt::format("`{}` is used here", name));
+      return failed;
+    }
   }
   instance.sizes = callee.sizes;
   instance.bound = true;

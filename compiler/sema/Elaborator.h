@@ -28,6 +28,10 @@ struct Val {
   Dims dims;
   /// In index notation, the index variable of each axis; else empty.
   Labels labels;
+  /// For a causal prefix `h[..t]` and what is computed from it along its
+  /// first axis: which rows are valid (1) or not (0), a [rows] mask that a
+  /// softmax over that axis applies.
+  ir::Value *rowMask = nullptr;
   bool batched = false;
   bool isToken = false;
   Size vocab;
@@ -77,6 +81,9 @@ struct TimeAxis {
   std::string name;
   Size steps;
   SourceRange range;
+  /// The input of kind `length(t)` that gives each example's number of
+  /// valid steps; empty when every step is valid.
+  std::string lengths;
   /// Per direction (0 forward, 1 backward): its scan is being built, or is.
   bool building[2] = {false, false};
   bool built[2] = {false, false};
@@ -213,6 +220,18 @@ private:
   Val tensorAsStream(const ast::Expr &base, const ast::Expr &indexExpr,
                      SourceRange range);
 
+  // Step numbers, index values, lengths and prefixes (ElaborateMasks.cpp).
+  Val stepNumber(SourceRange range);
+  Val indexValues(const std::string &name, SourceRange range);
+  Val validSteps(const TimeAxis &axis, SourceRange range);
+  Val validCount(const TimeAxis &axis, SourceRange range);
+  Val prefixAccess(const ast::Expr &base, const ast::Expr &indexExpr,
+                   SourceRange range);
+  Val topLevelStream(const std::string &key, const std::string &axis,
+                     ir::Value *(Elaborator::*make)(const TimeAxis &));
+  ir::Value *stepIota(const TimeAxis &axis);
+  ir::Value *validMask(const TimeAxis &axis);
+
   // Models and time (ElaborateModel.cpp).
   void collectModel(const ast::Decl &model);
   void collectReductions(const ast::Expr &expr);
@@ -270,11 +289,17 @@ private:
   std::set<std::string> failedStreams;
   /// Index variables in scope, innermost last.
   std::vector<std::map<std::string, IndexVar>> indexScopes;
+  /// Names used as indices without being index variables, reported once
+  /// per equation.
+  std::set<std::string> unboundIndices;
   /// Per-example tensors read step by step (`O[t]`), as streams: by a key
   /// naming the tensor and the axis.
   std::map<std::string, std::pair<Val, std::string>> tensorStreams;
   std::vector<std::pair<std::string, std::string>> carriedStates;
 };
+
+/// The size names in a size expression.
+std::vector<std::string> sizeNames(const ast::Expr &expr);
 
 /// The built-in functions, for "did you mean" suggestions.
 std::vector<std::string> builtinNames();

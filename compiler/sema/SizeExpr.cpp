@@ -14,15 +14,25 @@ std::optional<Size> fail(DiagnosticEngine *diags, SourceRange range,
   return std::nullopt;
 }
 
+/// Sizes stay far below this; a literal above it is a mistake.
+constexpr double largestSizeLiteral = 1099511627776.0; // 2^40
+
+std::optional<Size> checked(const ast::Expr &expr, Size size,
+                            DiagnosticEngine *diags) {
+  if (size.overflowed())
+    return fail(diags, expr.range, "this size is too large to compute");
+  return size;
+}
+
 std::optional<Size> combine(const ast::Expr &expr, const Size &lhs,
                             const Size &rhs, DiagnosticEngine *diags) {
   switch (expr.binaryOp) {
   case ast::BinaryOp::Add:
-    return lhs + rhs;
+    return checked(expr, lhs + rhs, diags);
   case ast::BinaryOp::Sub:
-    return lhs - rhs;
+    return checked(expr, lhs - rhs, diags);
   case ast::BinaryOp::Mul:
-    return lhs * rhs;
+    return checked(expr, lhs * rhs, diags);
   case ast::BinaryOp::Div:
     if (std::optional<Size> quotient = lhs.divide(rhs))
       return quotient;
@@ -52,6 +62,9 @@ std::optional<Size> evaluateSizeExpr(const ast::Expr &expr,
   case ast::ExprKind::Number:
     if (!expr.isInteger || expr.number < 0)
       return fail(diags, expr.range, "a size must be a whole number");
+    if (expr.number > largestSizeLiteral)
+      return fail(diags, expr.range,
+                  "this number is too large for a size (at most 2^40)");
     return Size::constant(static_cast<int64_t>(expr.number));
   case ast::ExprKind::Name:
     if (std::optional<Size> size = lookup(expr.name))
@@ -62,7 +75,7 @@ std::optional<Size> evaluateSizeExpr(const ast::Expr &expr,
         evaluateSizeExpr(*expr.operands[0], lookup, diags);
     if (!operand)
       return std::nullopt;
-    return Size::constant(0) - *operand;
+    return checked(expr, Size::constant(0) - *operand, diags);
   }
   case ast::ExprKind::Binary: {
     std::optional<Size> lhs =

@@ -21,9 +21,10 @@ Size Size::symbol(const std::string &name) {
 
 Size Size::operator+(const Size &other) const {
   Size sum = *this;
+  sum.overflow = overflow || other.overflow;
   for (const auto &[monomial, coefficient] : other.terms) {
     int64_t &slot = sum.terms[monomial];
-    slot += coefficient;
+    sum.overflow |= __builtin_add_overflow(slot, coefficient, &slot);
     if (slot == 0)
       sum.terms.erase(monomial);
   }
@@ -36,13 +37,17 @@ Size Size::operator-(const Size &other) const {
 
 Size Size::operator*(const Size &other) const {
   Size product;
+  product.overflow = overflow || other.overflow;
   for (const auto &[left, leftCoefficient] : terms) {
     for (const auto &[right, rightCoefficient] : other.terms) {
       std::vector<std::string> monomial = left;
       monomial.insert(monomial.end(), right.begin(), right.end());
       std::sort(monomial.begin(), monomial.end());
       int64_t &slot = product.terms[monomial];
-      slot += leftCoefficient * rightCoefficient;
+      int64_t term = 0;
+      product.overflow |=
+          __builtin_mul_overflow(leftCoefficient, rightCoefficient, &term);
+      product.overflow |= __builtin_add_overflow(slot, term, &slot);
       if (slot == 0)
         product.terms.erase(monomial);
     }

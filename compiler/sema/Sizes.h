@@ -41,8 +41,11 @@ public:
   std::optional<std::pair<std::string, int64_t>> solveFor(int64_t target) const;
 
   std::string str() const;
+  /// True when some coefficient on the way to this size left int64.
+  bool overflowed() const { return overflow; }
 
 private:
+  bool overflow = false;
   /// Monomial (sorted names, repeated for powers) -> coefficient; no zeros.
   std::map<std::vector<std::string>, int64_t> terms;
 };

@@ -49,6 +49,7 @@ struct IndexArg {
   ExprPtr sliceBegin; ///< Set for a slice with a lower bound.
   ExprPtr sliceEnd;   ///< Set for a slice with an upper bound.
   bool isSlice = false;
+  bool isPrefix = false; ///< `..t`: the steps up to t; `index` holds t.
   SourceRange range;
 };
 
@@ -94,6 +95,8 @@ struct TypeExpr {
   std::vector<ExprPtr> dims; ///< Size expressions, outermost first.
   bool isToken = false;      ///< `token(V)`: an int64 id below `vocab`.
   ExprPtr vocab;
+  /// `length(t)`: the number of valid steps of time index `t`, per example.
+  std::string lengthOf;
   SourceRange range;
 };
 

@@ -221,6 +221,10 @@ ast::Stmt AstBuilder::buildReturn(WeftParser::ReturnStmtContext *ctx) {
 ast::TypeExpr AstBuilder::buildType(WeftParser::TypeContext *ctx) {
   ast::TypeExpr type;
   type.range = range(ctx);
+  if (ctx->LENGTH()) {
+    type.lengthOf = ctx->name()->getText();
+    return type;
+  }
   std::vector<WeftParser::ExprContext *> exprs = ctx->expr();
   if (ctx->TOKEN()) {
     // The vocabulary is the last expression; any before it are dimensions.
@@ -379,6 +383,11 @@ ast::IndexArg AstBuilder::buildIndexArg(WeftParser::IndexArgContext *ctx) {
   ast::IndexArg arg;
   arg.range = range(ctx);
   // Which bound an expression gives depends on which side of `:` it is.
+  if (ctx->DOTDOT()) {
+    arg.isPrefix = true;
+    arg.index = buildExpr(ctx->expr(0));
+    return arg;
+  }
   for (antlr4::tree::ParseTree *child : ctx->children) {
     if (auto *expr = dynamic_cast<WeftParser::ExprContext *>(child))
       (arg.isSlice ? arg.sliceEnd : arg.sliceBegin) = buildExpr(expr);

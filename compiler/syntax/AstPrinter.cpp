@@ -68,6 +68,12 @@ void printExprTo(const ast::Expr &expr, std::string &out);
 
 /// `(slice lo hi)` with `_` for a missing bound, or the plain index.
 void printIndexArg(const ast::IndexArg &arg, std::string &out) {
+  if (arg.isPrefix) {
+    out += "(prefix ";
+    printExprTo(*arg.index, out);
+    out += ")";
+    return;
+  }
   if (!arg.isSlice) {
     if (arg.index)
       printExprTo(*arg.index, out);
@@ -155,12 +161,17 @@ void printExprTo(const ast::Expr &expr, std::string &out) {
 
 /// `[]`, `[(* 3 H) I]` or `(token V)`.
 std::string printType(const ast::TypeExpr &type) {
-  if (type.isToken)
-    return fmt::format("(token {})", type.vocab ? printExpr(*type.vocab) : "");
+  if (!type.lengthOf.empty())
+    return fmt::format("(length {})", type.lengthOf);
   std::string out = "[";
   for (size_t i = 0; i < type.dims.size(); ++i)
     out += (i ? " " : "") + printExpr(*type.dims[i]);
-  return out + "]";
+  out += "]";
+  if (!type.isToken)
+    return out;
+  std::string vocab = type.vocab ? printExpr(*type.vocab) : "";
+  return type.dims.empty() ? fmt::format("(token {})", vocab)
+                           : fmt::format("(token {} {})", out, vocab);
 }
 
 /// `h`, `h[t]` or `h[(- t 1)]`.

@@ -68,13 +68,15 @@ std::string joinAlternatives(const std::vector<std::string> &items) {
 }
 
 /// The tokens the parser could have accepted, as words. REDUCER and the
-/// `token` keyword are both spelt as names, so they fold into "a name".
+/// `token` and `length` keywords are all spelt as names, so they fold into
+/// "a name".
 std::vector<std::string> expectedWords(const antlr4::misc::IntervalSet &set,
                                        const antlr4::dfa::Vocabulary &v) {
   std::vector<std::string> words;
   bool hasName = set.contains(size_t{WeftParser::NAME});
   for (ssize_t type : set.toList()) {
-    if (type == WeftParser::REDUCER || (hasName && type == WeftParser::TOKEN))
+    bool keywordName = type == WeftParser::TOKEN || type == WeftParser::LENGTH;
+    if (type == WeftParser::REDUCER || (hasName && keywordName))
       continue;
     words.push_back(describeExpected(static_cast<size_t>(type), v));
   }

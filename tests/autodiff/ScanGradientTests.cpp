@@ -108,6 +108,39 @@ TEST(ScanGradientTest, ReverseScanIsBuiltAndForwardGainsTape) {
   EXPECT_EQ(reverseScans, 1u);
 }
 
+// The step number read as a sequence (an Iota stream): h' = tanh(w h +
+// x[t] t / 4) until t < 2 fails, then h' = h. Its cotangent stops at the
+// Iota; h0, w and x get theirs.
+TEST(ScanGradientTest, StepNumberAsSequence) {
+  for (bool reverse : {false, true}) {
+    SCOPED_TRACE(reverse ? "reverse" : "forward");
+    GradientCheck check;
+    Builder &builder = check.builder;
+    Value *w = check.param("w", {3});
+    Value *xs = check.input("xs", {3}, 4);
+    Value *h0 = check.input("h0", {3});
+    Value *steps = builder.iota({}, 0, 4);
+    Op *scan = builder.beginScan(4, reverse, {h0}, {xs, steps}, {0, 0}, {w});
+    builder.setBlock(*scan->body);
+    Value *h = argument(scan, 0);
+    Value *t = argument(scan, 2);
+    Value *scaled =
+        builder.binary(OpKind::Mul, argument(scan, 1),
+                       builder.binary(OpKind::Div, t, builder.constant(4)));
+    Value *updated = builder.unary(
+        OpKind::Tanh,
+        builder.binary(OpKind::Add,
+                       builder.binary(OpKind::Mul, argument(scan, 3), h),
+                       scaled));
+    Value *early = builder.binary(OpKind::Less, t, builder.constant(2));
+    Value *next = builder.where(early, updated, h);
+    builder.setBlock(check.function.body);
+    builder.finishScan(scan, {next}, {next});
+    lossOfBothResults(check, scan);
+    check.check();
+  }
+}
+
 // The body reads an outer parameter directly and an unbatched capture.
 TEST(ScanGradientTest, ImplicitAndUnbatchedCaptures) {
   GradientCheck check;

@@ -75,6 +75,27 @@ TEST(ElementwiseRuleTest, ComparisonsGiveNoGradient) {
   check.check();
 }
 
+// Iota is a constant: index values scale x, and index comparisons mask a
+// softmax and choose through a where; the mask `b <= a` and the prefix
+// `a < 2` get no gradient, only the values they select.
+TEST(ElementwiseRuleTest, IotaInComparisonsAndMasks) {
+  GradientCheck check;
+  Builder &builder = check.builder;
+  Value *x = check.input("x", {4, 4});
+  Value *w = check.param("w", {4, 4});
+  Value *rows = builder.iota({4, 4}, 0);
+  Value *columns = builder.iota({4, 4}, 1);
+  Value *lower = builder.binary(OpKind::LessEqual, columns, rows);
+  Value *positioned = builder.binary(OpKind::Mul, x, rows);
+  Value *attention =
+      builder.softmax(builder.binary(OpKind::Add, positioned, columns), lower);
+  Value *early = builder.binary(OpKind::Less, rows, builder.constant(2));
+  Value *chosen = builder.where(early, builder.binary(OpKind::Mul, w, x),
+                                builder.unary(OpKind::Tanh, w));
+  check.setWeightedLoss(builder.binary(OpKind::Add, attention, chosen));
+  check.check();
+}
+
 // Token ids compared with a float constant, as in `text[t] != 0`.
 TEST(ElementwiseRuleTest, IdsAgainstFloatConstant) {
   GradientCheck check;

@@ -2,6 +2,8 @@
 // f64 and f32, for batch sizes 1 and 3; also the same ops on streams.
 #include "CodegenTestSupport.h"
 
+#include <gmock/gmock.h>
+
 namespace weft::codegen::testing {
 namespace {
 
@@ -358,6 +360,105 @@ TEST_P(Streams, UnbatchedStreamsAndMixedBatching) {
 }
 
 WEFT_CODEGEN_TEST_SUITE(Streams);
+
+using Iota = CodegenTest;
+
+/// Iota along each axis of its layout, the steps axis included, and read
+/// by elementwise ops of other batching, shapes and steps.
+TEST_P(Iota, EveryAxis) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *x = b.input("x", batched({3}));
+  ir::Value *xs = b.input("xs", batched({2}, 3));
+  p.output("vector", b.iota({5}, 0));
+  p.output("rows", b.iota({3, 4}, 0));
+  p.output("columns", b.iota({3, 4}, 1));
+  p.output("middle", b.iota({2, 3, 4}, 1));
+  p.output("steps", b.iota({}, 0, 7));
+  p.output("stream_steps", b.iota({2}, 0, 3));
+  p.output("stream_shape", b.iota({2}, 1, 3));
+  p.output("scaled", b.binary(OpKind::Mul, b.iota({3}, 0), x));
+  p.output("stream_sum", b.binary(OpKind::Add, xs, b.iota({2}, 0, 3)));
+  p.output("summed", b.sumAll(b.iota({2, 3, 4}, 2)));
+  check(p.function);
+}
+
+/// Index comparisons as masks: the lower triangle `b <= a` chooses between
+/// values, and a batched input compared with the position keeps a prefix.
+TEST_P(Iota, ComparisonFeedsWhere) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *x = b.input("x", batched({4, 4}));
+  ir::Value *length = b.input("length", batched({}));
+  ir::Value *w = b.param("w", {4});
+  ir::Value *lower =
+      b.binary(OpKind::LessEqual, b.iota({4, 4}, 1), b.iota({4, 4}, 0));
+  p.output("mask", lower);
+  p.output("masked", b.where(lower, x, b.constant(-1)));
+  ir::Value *scaledLength = b.binary(
+      OpKind::Mul, b.binary(OpKind::Add, length, b.constant(1)), b.constant(2));
+  ir::Value *prefix = b.binary(OpKind::Less, b.iota({4}, 0), scaledLength);
+  p.output("prefix", b.where(prefix, w, b.constant(0)));
+  p.output("softmax", b.softmax(x, lower));
+  check(p.function);
+}
+
+/// The step number as a sequence (at an offset, and over more steps than
+/// the scan), and an iota inside the body that is also a per-step output.
+TEST_P(Iota, StepNumberInsideScan) {
+  for (bool reverse : {false, true}) {
+    SCOPED_TRACE(reverse ? "reverse" : "forward");
+    Program p;
+    ir::Builder &b = p.builder;
+    ir::Value *xs = b.input("xs", batched({3}, 5));
+    ir::Value *h0 = b.input("h0", batched({3}));
+    ir::Value *w = b.param("w", {3});
+    ir::Value *steps = b.iota({}, 0, 5);
+    ir::Value *later = b.iota({}, 0, 6);
+    ir::Op *scan =
+        b.beginScan(5, reverse, {h0}, {xs, steps, later}, {0, 0, 1}, {w});
+    ir::Block &body = *scan->body;
+    b.setBlock(body);
+    ir::Value *h = body.arguments[0].get();
+    ir::Value *t = body.arguments[2].get();
+    ir::Value *scale = b.binary(OpKind::Div, t, b.constant(5));
+    ir::Value *positions = b.iota({3}, 0);
+    ir::Value *weighted = b.binary(OpKind::Mul, body.arguments[4].get(),
+                                   b.binary(OpKind::Mul, positions, scale));
+    ir::Value *next = b.unary(
+        OpKind::Tanh, b.binary(OpKind::Add, b.binary(OpKind::Mul, h, weighted),
+                               body.arguments[1].get()));
+    ir::Value *isLast =
+        b.binary(OpKind::Equal, body.arguments[3].get(), b.constant(5));
+    b.finishScan(scan, {next}, {next, positions, t, isLast});
+    b.setBlock(p.function.body);
+    p.output("h_last", scan->result(0));
+    p.output("hs", scan->result(1));
+    p.output("positions", scan->result(2));
+    p.output("ts", scan->result(3));
+    p.output("is_last", scan->result(4));
+    check(p.function);
+  }
+}
+
+/// An iota is its own kernel, whose body is the loop index of its axis.
+TEST_P(Iota, LowersToALoopIndex) {
+  Program p;
+  ir::Builder &b = p.builder;
+  p.output("columns", b.iota({3, 4}, 1));
+  p.output("steps", b.iota({2}, 0, 3));
+  std::string error;
+  auto executable = Executable::compile(p.function, {floatType(), 2}, &error);
+  ASSERT_TRUE(executable) << error;
+  std::string lowered = executable->loweredText();
+  EXPECT_THAT(lowered,
+              ::testing::HasSubstr("elementwise iota [3, 4]: #0[4*i0 + i1] "
+                                   "= i1"));
+  EXPECT_THAT(lowered, ::testing::HasSubstr(
+                           "elementwise iota [3, 2]: #1[2*i0 + i1] = i0"));
+}
+
+WEFT_CODEGEN_TEST_SUITE(Iota);
 
 } // namespace
 } // namespace weft::codegen::testing

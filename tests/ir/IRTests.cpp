@@ -285,4 +285,56 @@ TEST(VerifyTest, ReportsWrongOperandCount) {
   EXPECT_EQ(verify(function), "add takes 2 operands, not 1");
 }
 
+TEST(BuilderTest, IotaIsAnUnbatchedFloatOfItsLayout) {
+  Function function;
+  Builder builder(function, function.body);
+  Type unbatched{{5}, false, 0, ElementType::Float};
+  EXPECT_EQ(builder.iota({5}, 0)->type, unbatched);
+  EXPECT_EQ(builder.iota({3, 4}, 1)->type,
+            (Type{{3, 4}, false, 0, ElementType::Float}));
+  // With steps, axis 0 is the steps axis and the shape's axes follow.
+  EXPECT_EQ(builder.iota({}, 0, 7)->type,
+            (Type{{}, false, 7, ElementType::Float}));
+  EXPECT_EQ(builder.iota({2}, 1, 3)->type,
+            (Type{{2}, false, 3, ElementType::Float}));
+  EXPECT_EQ(verify(function), "");
+}
+
+TEST(BuilderDeathTest, IotaOutsideItsLayoutAborts) {
+  Function function;
+  Builder builder(function, function.body);
+  EXPECT_DEATH(builder.iota({3}, 1), "iota axis 1 outside a layout of 1 axes");
+  EXPECT_DEATH(builder.iota({}, 0), "iota axis 0 outside a layout of 0 axes");
+  EXPECT_DEATH(builder.iota({3}, 2, 4),
+               "iota axis 2 outside a layout of 2 axes");
+  EXPECT_DEATH(builder.iota({3}, 0, -1), "iota steps must not be negative");
+  EXPECT_DEATH(builder.iota({0}, 0), "iota dimensions must be positive");
+}
+
+TEST(PrintTest, IotaAttributes) {
+  Function function;
+  function.name = "iota";
+  Builder builder(function, function.body);
+  function.outputs.push_back({"rows", builder.iota({3, 4}, 1)});
+  function.outputs.push_back({"t", builder.iota({}, 0, 7)});
+  EXPECT_EQ(print(function), R"(func @iota {
+  %0:f[3,4] = iota axis=1 shape=[3,4]
+  %1:f[T=7][] = iota axis=0 shape=[] steps=7
+  output "rows" = %0
+  output "t" = %1
+}
+)");
+}
+
+TEST(VerifyTest, ReportsIotaAxisOutsideItsLayout) {
+  Function function;
+  Builder builder(function, function.body);
+  Value *iota = builder.iota({2}, 1, 3);
+  EXPECT_EQ(verify(function), "");
+  iota->definingOp->steps = 0;
+  EXPECT_EQ(verify(function), "iota axis 1 outside a layout of 1 axes");
+  iota->definingOp->axis = 0;
+  EXPECT_EQ(verify(function), "%0 = iota has type f[T=3][2], expected f[2]");
+}
+
 } // namespace

@@ -264,6 +264,35 @@ TEST_F(InterpreterTest, ReverseScanStacksAtStepT) {
   EXPECT_THAT(run(scan->result(1)), ElementsAre(80, 100, 50, 60));
 }
 
+TEST_F(InterpreterTest, IotaNumbersOneAxisOfItsLayout) {
+  EXPECT_THAT(run(builder.iota({5}, 0)), ElementsAre(0, 1, 2, 3, 4));
+  EXPECT_THAT(run(builder.iota({2, 3}, 0)), ElementsAre(0, 0, 0, 1, 1, 1));
+  EXPECT_THAT(run(builder.iota({2, 3}, 1)), ElementsAre(0, 1, 2, 0, 1, 2));
+  // With steps, axis 0 numbers the steps and axis 1 the shape's first axis.
+  EXPECT_THAT(run(builder.iota({}, 0, 4)), ElementsAre(0, 1, 2, 3));
+  EXPECT_THAT(run(builder.iota({2}, 0, 3)), ElementsAre(0, 0, 1, 1, 2, 2));
+  EXPECT_THAT(run(builder.iota({2}, 1, 3)), ElementsAre(0, 1, 0, 1, 0, 1));
+}
+
+TEST_F(InterpreterTest, IotaMasksAndCountsSteps) {
+  // mask[a, b] = b <= a: the lower triangle, row by row.
+  Value *rows = builder.iota({3, 3}, 0);
+  Value *columns = builder.iota({3, 3}, 1);
+  EXPECT_THAT(run(builder.binary(OpKind::LessEqual, columns, rows)),
+              ElementsAre(1, 0, 0, 1, 1, 0, 1, 1, 1));
+  // The step number read as a sequence: c' = c + t, stacking c'.
+  Value *zero = builder.broadcastBatch(builder.constant(0), false);
+  Op *scan =
+      builder.beginScan(4, false, {zero}, {builder.iota({}, 0, 4)}, {0}, {});
+  Block &body = *scan->body;
+  builder.setBlock(body);
+  Value *next = builder.binary(OpKind::Add, body.arguments[0].get(),
+                               body.arguments[1].get());
+  builder.setBlock(function.body);
+  builder.finishScan(scan, {next}, {next});
+  EXPECT_THAT(run(scan->result(1)), ElementsAre(0, 0, 1, 1, 3, 3, 6, 6));
+}
+
 TEST_F(InterpreterTest, MissingBufferDies) {
   Value *x = builder.input("x", floatType({2}));
   function.outputs = {{"out", x}};

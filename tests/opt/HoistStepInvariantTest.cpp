@@ -102,5 +102,70 @@ TEST(HoistStepInvariant, KeepsValuesAndGradients) {
   }
 }
 
+/// h[t] = tanh(x[t] * t + iota + U h[t - 1]), with the step number t read
+/// from an Iota stream and an Iota built inside the body; loss as above.
+std::unique_ptr<ir::Function> buildStepCounting(int64_t steps, int64_t hidden) {
+  auto function = std::make_unique<ir::Function>();
+  ir::Builder top(*function, function->body);
+  ir::Value *x =
+      top.input("x", ir::Type{{hidden}, true, steps, ir::ElementType::Float});
+  ir::Value *h0 = top.input("h0", ir::Type{{hidden}});
+  ir::Value *u = top.param("U", {hidden, hidden});
+  ir::Value *stepNumbers = top.iota({}, 0, steps);
+  ir::Op *scan =
+      top.beginScan(steps, false, {h0}, {x, stepNumbers}, {0, 0}, {u});
+  ir::Block &body = *scan->body;
+  ir::Builder inner(*function, body);
+  ir::Value *timed = inner.binary(OpKind::Mul, body.arguments[1].get(),
+                                  body.arguments[2].get());
+  ir::Value *positioned =
+      inner.binary(OpKind::Add, timed, inner.iota({hidden}, 0));
+  ir::Value *next = inner.unary(
+      OpKind::Tanh, inner.binary(OpKind::Add, positioned,
+                                 inner.matVec(body.arguments[3].get(),
+                                              body.arguments[0].get())));
+  top.finishScan(scan, {next}, {inner.sumAll(next)});
+  ir::Value *loss = top.sumBatch(top.sumSteps(scan->result(1)), true);
+  function->outputs.push_back({"loss", loss});
+  return function;
+}
+
+// The product of two sequence elements (one the Iota stream) is hoisted;
+// the Iota inside the body is a leaf, so the add that reads it stays.
+TEST(HoistStepInvariant, IotaLeavesStayAndIotaStreamsAreSequences) {
+  std::mt19937_64 rng(5);
+  const int64_t steps = 3, hidden = 4, batch = 2;
+  ir::BufferMap params = randomBuffers({{"U", hidden * hidden}}, rng);
+  ir::BufferMap values = randomBuffers(
+      {{"x", steps * batch * hidden}, {"h0", batch * hidden}}, rng);
+
+  auto plain = buildStepCounting(steps, hidden);
+  auto hoisted = buildStepCounting(steps, hidden);
+  EXPECT_EQ(opt::hoistStepInvariant(*hoisted), 1u);
+  ASSERT_EQ(ir::verify(*hoisted), "");
+  const ir::Op *scan = nullptr;
+  for (const auto &op : hoisted->body.ops)
+    if (op->kind == OpKind::Scan)
+      scan = op.get();
+  ASSERT_NE(scan, nullptr);
+  bool iotaInBody = false;
+  for (const auto &op : scan->body->ops)
+    iotaInBody = iotaInBody || op->kind == OpKind::Iota;
+  EXPECT_TRUE(iotaInBody);
+
+  autodiff::appendGradients(*plain);
+  autodiff::appendGradients(*hoisted);
+  ASSERT_EQ(ir::verify(*hoisted), "");
+  ir::BufferMap expected = ir::evaluate(*plain, batch, params, values);
+  ir::BufferMap actual = ir::evaluate(*hoisted, batch, params, values);
+  for (const auto &[name, want] : expected) {
+    const std::vector<double> &got = actual.at(name);
+    ASSERT_EQ(got.size(), want.size()) << name;
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-12 * (1 + std::abs(want[i])))
+          << name << "[" << i << "]";
+  }
+}
+
 } // namespace
 } // namespace weft
