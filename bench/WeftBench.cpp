@@ -120,8 +120,7 @@ bool prepare(Bench &bench, const std::string &path, const Json &workload) {
   bench.compileSeconds = secondsSince(start);
 
   int64_t batch = workload["B"];
-  bench.instance =
-      std::make_unique<Instance>(*compilation.executable, batch);
+  bench.instance = std::make_unique<Instance>(*compilation.executable, batch);
   Instance &instance = *bench.instance;
   std::mt19937_64 rng(0);
   for (const weft::sema::ParamInfo &param : compilation.info.params) {
@@ -136,8 +135,8 @@ bool prepare(Bench &bench, const std::string &path, const Json &workload) {
       std::cerr << fmt::format("parameter `{}`: {}\n", param.name, error);
       return false;
     }
-    bench.tensors.push_back({std::span<float>(values, count),
-                             std::span<float>(gradient, count)});
+    bench.tensors.push_back(
+        {std::span<float>(values, count), std::span<float>(gradient, count)});
   }
   for (const weft::sema::InputInfo &input : compilation.info.inputs) {
     int64_t count = instance.elements(input.name);
@@ -179,9 +178,8 @@ std::pair<double, double> timeSteps(Bench &bench, int warmup, int reps) {
   }
   std::sort(times.begin(), times.end());
   size_t middle = times.size() / 2;
-  double median = times.size() % 2
-                      ? times[middle]
-                      : (times[middle - 1] + times[middle]) / 2;
+  double median = times.size() % 2 ? times[middle]
+                                   : (times[middle - 1] + times[middle]) / 2;
   return {median, times.front()};
 }
 
