@@ -311,8 +311,12 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
 
   collectBody(top);
   collectModel(model);
-  for (auto &[name, input] : inputs)
-    input.value = buildInput(*input.stmt);
+  for (auto &[name, input] : inputs) {
+    // A stream over an undeclared time index was reported where it was
+    // declared; its uses stay quiet.
+    bool undeclared = !input.axis.empty() && !axes.count(input.axis);
+    input.value = undeclared ? Val::poisoned() : buildInput(*input.stmt);
+  }
 
   const ast::Stmt *lossStmt = nullptr;
   if (auto found = top.locals.find("loss"); found != top.locals.end()) {
