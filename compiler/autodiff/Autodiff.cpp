@@ -3,6 +3,7 @@
 #include "compiler/autodiff/Autodiff.h"
 
 #include "compiler/autodiff/Differentiator.h"
+#include "compiler/ir/Rewrite.h"
 
 namespace weft::autodiff {
 
@@ -36,6 +37,9 @@ void appendGradients(Function &function) {
       gradient = differentiator.zeros(leaf->result()->type);
     function.outputs.push_back({"grad_" + leaf->name, gradient});
   }
+  // Cotangents of constants, recomputed values the tape replaced, and tapes
+  // nothing reads.
+  eliminateDeadCode(function);
 }
 
 } // namespace weft::autodiff

@@ -2,10 +2,15 @@
 // it enters step t, stacked. The gradient is a scan in the other direction
 // whose body recomputes forward step t from the tape (a clone of the
 // forward body) and then runs the derivative rules backwards through it.
+// Every forward value that a derivative rule reads is then taped too, read
+// back instead of recomputed, and the clone left unread is removed: each
+// activation is computed once, and the reverse sweep does no forward work.
 #include "compiler/autodiff/Differentiator.h"
+#include "compiler/ir/Rewrite.h"
 
 #include <fmt/core.h>
 
+#include <map>
 #include <set>
 
 namespace weft::autodiff {
@@ -48,6 +53,7 @@ private:
   void recomputeStep(Op &reverse, Differentiator &inner);
   void differentiateStep(Op &reverse, Differentiator &inner);
   void propagateOutside(Op &reverse);
+  void tapeActivations(Op &reverse);
 
   /// Positions of the reverse scan's body arguments.
   unsigned accumulatorBegin() const { return floatCarries.size(); }
@@ -64,6 +70,10 @@ private:
   std::vector<unsigned> floatSequences; ///< Sequence positions.
   std::vector<unsigned> seededOutputs;  ///< Per-step output positions.
   std::vector<Capture> captures;
+  /// The clones of the forward body in the reverse body, and the forward
+  /// value each clone result recomputes.
+  std::set<const Op *> clones;
+  std::map<const Value *, Value *> forwardOfClone;
 };
 
 void ScanGradient::addTape() {
@@ -181,9 +191,11 @@ void ScanGradient::recomputeStep(Op &reverse, Differentiator &inner) {
     clone->mean = op->mean;
     clone->steps = op->steps;
     clone->range = op->range;
+    clones.insert(clone);
     for (unsigned i = 0; i < op->results.size(); ++i) {
       clone->results[i]->hint = op->results[i]->hint;
       inner.mapPrimal(op->result(i), clone->result(i));
+      forwardOfClone[clone->result(i)] = op->result(i);
     }
   }
 }
@@ -242,6 +254,30 @@ void ScanGradient::propagateOutside(Op &reverse) {
   }
 }
 
+void ScanGradient::tapeActivations(Op &reverse) {
+  // A recomputed value that a derivative op reads is stacked by the
+  // forward scan and enters the reverse scan as a sequence at offset 0.
+  Block &reverseBody = *reverse.body;
+  std::map<const Value *, Value *> taped;
+  auto tapedValue = [&](Value *&value) {
+    auto forward = forwardOfClone.find(value);
+    if (forward == forwardOfClone.end())
+      return;
+    Value *&argument = taped[value];
+    if (!argument) {
+      Value *stacked = addStepOutput(outer.function, scan, forward->second);
+      argument = addSequence(outer.function, reverse, stacked, 0);
+    }
+    value = argument;
+  };
+  for (const auto &op : reverseBody.ops)
+    if (!clones.count(op.get()))
+      for (Value *&operand : op->operands)
+        tapedValue(operand);
+  for (Value *&yield : reverseBody.yields)
+    tapedValue(yield);
+}
+
 void ScanGradient::run() {
   collectOperands();
   // A scan the loss does not depend on needs no reverse scan.
@@ -256,6 +292,7 @@ void ScanGradient::run() {
   Differentiator inner(outer.function, *reverse->body);
   recomputeStep(*reverse, inner);
   differentiateStep(*reverse, inner);
+  tapeActivations(*reverse);
   propagateOutside(*reverse);
 }
 

@@ -1,6 +1,7 @@
 // The stages in order, each a line, stopping at the first that fails.
 #include "compiler/driver/Pipeline.h"
 #include "compiler/autodiff/Autodiff.h"
+#include "compiler/opt/AccumulateAfterSweep.h"
 #include "compiler/opt/HoistStepInvariant.h"
 
 #include <fmt/format.h>
@@ -107,6 +108,15 @@ bool Compilation::build(bool withGradients) {
   if (std::string problem = ir::verify(*function); !problem.empty()) {
     diags->errorWithoutLocation("internal error: invalid gradient IR: " +
                                 problem);
+    return false;
+  }
+  // Optimisations of the whole program, forward and reverse.
+  opt::accumulateAfterSweep(*function);
+  if (std::string problem = ir::verify(*function); !problem.empty()) {
+    diags->errorWithoutLocation(
+        "internal error: invalid IR after moving weight gradients out of "
+        "time loops: " +
+        problem);
     return false;
   }
   return true;

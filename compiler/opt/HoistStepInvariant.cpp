@@ -9,6 +9,8 @@
 // product over all steps after the sweep.
 #include "compiler/opt/HoistStepInvariant.h"
 
+#include "compiler/ir/Rewrite.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -71,7 +73,6 @@ private:
   void hoistOps();
   void addSequences();
   void removeHoistedOps();
-  void removeUnusedArguments();
 
   ir::Function &function;
   ir::Op &scan;
@@ -145,20 +146,8 @@ void ScanHoister::addSequences() {
   std::map<ir::Value *, ir::Value *> replacement;
   auto argumentFor = [&](ir::Value *value) {
     ir::Value *&argument = replacement[value];
-    if (argument)
-      return argument;
-    auto created = std::make_unique<ir::Value>();
-    created->type = value->type;
-    created->ownerBlock = &body;
-    created->id = function.nextId();
-    created->hint = value->hint;
-    argument = created.get();
-    unsigned position = scan.numCarries + scan.numSequences;
-    body.arguments.insert(body.arguments.begin() + position,
-                          std::move(created));
-    scan.operands.insert(scan.operands.begin() + position, outer.at(value));
-    scan.sequenceOffsets.push_back(0);
-    ++scan.numSequences;
+    if (!argument)
+      argument = ir::addSequence(function, scan, outer.at(value), 0);
     return argument;
   };
   auto isHoistedValue = [&](ir::Value *value) {
@@ -174,8 +163,6 @@ void ScanHoister::addSequences() {
   for (ir::Value *&yield : body.yields)
     if (isHoistedValue(yield))
       yield = argumentFor(yield);
-  for (unsigned i = 0; i < body.arguments.size(); ++i)
-    body.arguments[i]->index = i;
 }
 
 void ScanHoister::removeHoistedOps() {
@@ -187,37 +174,6 @@ void ScanHoister::removeHoistedOps() {
             ops.end());
 }
 
-/// Sequences and captures that only hoisted ops read are dropped, so that
-/// the reverse pass does not carry gradients for them.
-void ScanHoister::removeUnusedArguments() {
-  ir::Block &body = *scan.body;
-  std::set<ir::Value *> used(body.yields.begin(), body.yields.end());
-  for (const auto &op : body.ops)
-    used.insert(op->operands.begin(), op->operands.end());
-  std::vector<std::unique_ptr<ir::Value>> arguments;
-  std::vector<ir::Value *> operands;
-  std::vector<int64_t> offsets;
-  unsigned sequences = 0;
-  for (unsigned i = 0; i < body.arguments.size(); ++i) {
-    bool isCarry = i < scan.numCarries;
-    bool isSequence = !isCarry && i < scan.numCarries + scan.numSequences;
-    if (!isCarry && !used.count(body.arguments[i].get()))
-      continue;
-    if (isSequence) {
-      offsets.push_back(scan.sequenceOffsets[i - scan.numCarries]);
-      ++sequences;
-    }
-    operands.push_back(scan.operands[i]);
-    arguments.push_back(std::move(body.arguments[i]));
-  }
-  body.arguments = std::move(arguments);
-  for (unsigned i = 0; i < body.arguments.size(); ++i)
-    body.arguments[i]->index = i;
-  scan.operands = std::move(operands);
-  scan.sequenceOffsets = std::move(offsets);
-  scan.numSequences = sequences;
-}
-
 unsigned ScanHoister::run() {
   mapArguments();
   hoistOps();
@@ -225,7 +181,9 @@ unsigned ScanHoister::run() {
     return 0;
   addSequences();
   removeHoistedOps();
-  removeUnusedArguments();
+  // Sequences and captures that only hoisted ops read are dropped, so that
+  // the reverse pass does not carry gradients for them.
+  ir::removeUnusedScanArguments(scan);
   return hoisted.size();
 }
 

@@ -108,6 +108,25 @@ TEST(ScanGradientTest, ReverseScanIsBuiltAndForwardGainsTape) {
   EXPECT_EQ(reverseScans, 1u);
 }
 
+// The reverse sweep reads the forward activations from tapes: its body has
+// neither the forward product W h nor the tanh, only their derivatives.
+TEST(ScanGradientTest, ReverseSweepReadsTapedActivations) {
+  GradientCheck check;
+  Op *scan = buildTanhScan(check, false, 0);
+  check.setWeightedLoss(scan->result(0));
+  check.check();
+  const Op *reverse = nullptr;
+  for (const auto &op : check.function.body.ops)
+    if (op->kind == OpKind::Scan && op->reverse)
+      reverse = op.get();
+  ASSERT_NE(reverse, nullptr);
+  for (const auto &op : reverse->body->ops) {
+    EXPECT_NE(op->kind, OpKind::Tanh);
+    EXPECT_FALSE(op->kind == OpKind::MatVec && !op->transpose)
+        << "a forward product is recomputed";
+  }
+}
+
 // The step number read as a sequence (an Iota stream): h' = tanh(w h +
 // x[t] t / 4) until t < 2 fails, then h' = h. Its cotangent stops at the
 // Iota; h0, w and x get theirs.
