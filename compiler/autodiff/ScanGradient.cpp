@@ -261,7 +261,10 @@ void ScanGradient::tapeActivations(Op &reverse) {
   std::map<const Value *, Value *> taped;
   auto tapedValue = [&](Value *&value) {
     auto forward = forwardOfClone.find(value);
-    if (forward == forwardOfClone.end())
+    // Constants and index values (ops without operands) are cheaper to
+    // recompute than to read back.
+    if (forward == forwardOfClone.end() ||
+        forward->second->definingOp->operands.empty())
       return;
     Value *&argument = taped[value];
     if (!argument) {

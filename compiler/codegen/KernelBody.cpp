@@ -192,8 +192,7 @@ KernelBodyEmitter::emitReducedExpr(const lower::ElementwiseKernel &kernel,
     if (depth == kernel.reductionExtents.size()) {
       llvm::Value *term = emitExpr(kernel.body, fullPoint, false);
       builder.CreateStore(
-          builder.CreateFAdd(builder.CreateLoad(floatType, total), term),
-          total);
+          addReassociable(builder.CreateLoad(floatType, total), term), total);
       return;
     }
     environment.loop(environment.size(kernel.reductionExtents[depth]),
@@ -215,8 +214,8 @@ void KernelBodyEmitter::emitReduce(const lower::Reduce &reduce,
   llvm::Value *stride = environment.size(reduce.stride);
   environment.loop(count, [&](llvm::Value *r) {
     llvm::Value *x = load(reduce.source, point, builder.CreateMul(r, stride));
-    builder.CreateStore(
-        builder.CreateFAdd(builder.CreateLoad(floatType, total), x), total);
+    builder.CreateStore(addReassociable(builder.CreateLoad(floatType, total), x),
+                        total);
   });
   llvm::Value *result = builder.CreateLoad(floatType, total);
   if (reduce.divideByBatch)
@@ -329,7 +328,7 @@ void KernelBodyEmitter::emitSoftmaxGradRow(
     llvm::Value *product =
         builder.CreateFMul(load(g, point, j), load(y, point, j));
     builder.CreateStore(
-        builder.CreateFAdd(builder.CreateLoad(floatType, dot), product), dot);
+        addReassociable(builder.CreateLoad(floatType, dot), product), dot);
   });
   llvm::Value *sum = builder.CreateLoad(floatType, dot);
   environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {

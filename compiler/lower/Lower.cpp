@@ -285,10 +285,23 @@ void Lowering::planStepOutputs(
     step.timeTerms.push_back({loop, totalSize(yield->type)});
     const ir::Op *definer = yield->definingOp;
     bool inBody = definer && blockOf.at(definer) == &body;
-    if (inBody && !destinations.count(yield))
-      destinations[yield] = step;
-    else
+    if (!inBody || destinations.count(yield)) {
       copies.push_back({yield, step});
+      continue;
+    }
+    destinations[yield] = step;
+    // A reshape keeps the layout, so the value it reshapes can be computed
+    // at step t directly when nothing else reads that value.
+    if (definer->kind != ir::OpKind::Reshape)
+      continue;
+    const ir::Value *reshaped = definer->operands[0];
+    const ir::Op *producer = reshaped->definingOp;
+    if (producer && blockOf.at(producer) == &body &&
+        useCounts[reshaped] == 1 && !yieldedOrOutput.count(reshaped) &&
+        !destinations.count(reshaped)) {
+      destinations[reshaped] = step;
+      inPlaceReshapes.insert(yield);
+    }
   }
 }
 

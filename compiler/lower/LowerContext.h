@@ -113,6 +113,8 @@ private:
   std::unordered_map<const ir::Op *, const ir::Block *> blockOf;
   /// Elementwise values computed inside their single user's kernel.
   std::unordered_set<const ir::Value *> fused;
+  /// Reshapes whose operand was computed straight into their view.
+  std::unordered_set<const ir::Value *> inPlaceReshapes;
   std::unordered_map<std::string, int> leafBuffers;
   std::vector<std::pair<const ir::Value *, int>> outputCopies;
   /// Where new statements go: the program body or a time loop's body.

@@ -87,7 +87,11 @@ ir::Type withShape(ir::Type type, std::vector<int64_t> shape) {
 /// nothing is recomputed); constants are inlined into any such user.
 bool Lowering::isFusible(const ir::Value *value) const {
   const ir::Op *definer = value->definingOp;
-  if (!definer || !computesElementwise(definer->kind))
+  // A slice along the first axis is a contiguous run of each example, so
+  // its user can load it from the sliced value at an offset.
+  bool leadingSlice =
+      definer && definer->kind == ir::OpKind::Slice && definer->axis == 0;
+  if (!definer || !(computesElementwise(definer->kind) || leadingSlice))
     return false;
   auto count = useCounts.find(value);
   auto user = operandUser.find(value);
@@ -105,8 +109,20 @@ bool Lowering::isFusible(const ir::Value *value) const {
 
 Expr Lowering::valueExpr(const ir::Value *value, const ir::Type &domain,
                          std::string &label) {
+  const ir::Op *definer = value->definingOp;
+  if (fused.count(value) && definer->kind == ir::OpKind::Slice) {
+    // The domain has the slice's type: the same steps, batch and element
+    // count, so x is read with its own strides from the slice's start.
+    const ir::Value *x = definer->operands[0];
+    View source = viewOf(x);
+    source.base = source.base + Size{definer->begin * (elementsOf(x->type) /
+                                                        x->type.shape[0]),
+                                     0};
+    label += (label.empty() ? "" : "+") + std::string("slice");
+    return loadExpr(accessOf(source, broadcastStrides(x->type, domain, true)));
+  }
   if (fused.count(value))
-    return opExpr(*value->definingOp, domain, label);
+    return opExpr(*definer, domain, label);
   return loadExpr(
       accessOf(viewOf(value), broadcastStrides(value->type, domain, true)));
 }
@@ -227,6 +243,10 @@ struct SliceNest {
 
 /// result = x[begin:end] along `axis`, for every step and example.
 void Lowering::lowerSlice(const ir::Op &op) {
+  if (isFusible(op.result())) {
+    fused.insert(op.result());
+    return;
+  }
   const ir::Value *x = op.operands[0];
   const ir::Type &domain = op.result()->type;
   SliceNest nest(x->type, op.axis);
@@ -259,8 +279,23 @@ void Lowering::lowerPadSlice(const ir::Op &op) {
 
 /// The layout of a reshaped value is the same as its operand's.
 void Lowering::lowerReshape(const ir::Op &op) {
-  View view = resultView(op.result());
-  emitCopy(view, viewOf(op.operands[0]), totalSize(op.result()->type));
+  const ir::Value *result = op.result();
+  const ir::Value *x = op.operands[0];
+  if (inPlaceReshapes.count(result)) {
+    views[result] = viewOf(x);
+    return;
+  }
+  // Without a place of its own to be, the result is x's memory read with
+  // its new shape. A carry's buffer is left out: it is overwritten at the
+  // end of the step.
+  bool isCarry = !x->definingOp && x->ownerBlock &&
+                 x->index < x->ownerBlock->parentOp->numCarries;
+  if (!destinations.count(result) && !isCarry) {
+    views[result] = viewOf(x);
+    return;
+  }
+  View view = resultView(result);
+  emitCopy(view, viewOf(x), totalSize(result->type));
 }
 
 /// StreamAt and StreamSlice: a contiguous run of steps.
