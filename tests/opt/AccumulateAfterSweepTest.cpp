@@ -56,19 +56,15 @@ TEST(AccumulateAfterSweep, MovesBothWeightGradientsOutOfTheReverseScan) {
 }
 
 TEST(AccumulateAfterSweep, KeepsValuesAndGradients) {
-  std::mt19937_64 rng(7);
   const int64_t steps = 5, inputs = 3, hidden = 4, batch = 3;
-  ir::BufferMap params = randomBuffers(
-      {{"W", hidden * inputs}, {"U", hidden * hidden}, {"b", hidden}}, rng);
-  ir::BufferMap values = randomBuffers(
-      {{"x", steps * batch * inputs}, {"h0", batch * hidden}}, rng);
+  testing::ElmanBuffers buffers(steps, inputs, hidden, batch, 7);
   auto plain = buildElman(steps, inputs, hidden);
   auto swept = buildElman(steps, inputs, hidden);
   autodiff::appendGradients(*plain);
   autodiff::appendGradients(*swept);
   opt::accumulateAfterSweep(*swept);
   ASSERT_EQ(ir::verify(*swept), "");
-  expectSameOutputs(*plain, *swept, batch, params, values);
+  expectSameOutputs(*plain, *swept, batch, buffers.params, buffers.values);
 }
 
 /// h[t] = tanh(U h[t - 1] + (U * U) h[t - 1] + x[t]): U's step gradient is

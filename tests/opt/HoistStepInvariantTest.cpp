@@ -37,13 +37,8 @@ TEST(HoistStepInvariant, MovesTheInputProjectionOutOfTheScan) {
 }
 
 TEST(HoistStepInvariant, KeepsValuesAndGradients) {
-  std::mt19937_64 rng(3);
   const int64_t steps = 4, inputs = 3, hidden = 5, batch = 2;
-  ir::BufferMap params = randomBuffers(
-      {{"W", hidden * inputs}, {"U", hidden * hidden}, {"b", hidden}}, rng);
-  ir::BufferMap values = randomBuffers(
-      {{"x", steps * batch * inputs}, {"h0", batch * hidden}}, rng);
-
+  testing::ElmanBuffers buffers(steps, inputs, hidden, batch, 3);
   auto plain = buildElman(steps, inputs, hidden);
   auto hoisted = buildElman(steps, inputs, hidden);
   opt::hoistStepInvariant(*hoisted);
@@ -51,7 +46,7 @@ TEST(HoistStepInvariant, KeepsValuesAndGradients) {
   autodiff::appendGradients(*hoisted);
   ASSERT_EQ(ir::verify(*hoisted), "");
 
-  expectSameOutputs(*plain, *hoisted, batch, params, values);
+  expectSameOutputs(*plain, *hoisted, batch, buffers.params, buffers.values);
 }
 
 /// h[t] = tanh(x[t] * t + iota + U h[t - 1]), with the step number t read

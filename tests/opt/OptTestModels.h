@@ -74,4 +74,17 @@ inline void expectSameOutputs(ir::Function &expectedFunction,
   }
 }
 
+/// Random parameters and inputs of buildElman's model.
+struct ElmanBuffers {
+  ir::BufferMap params, values;
+  ElmanBuffers(int64_t steps, int64_t inputs, int64_t hidden, int64_t batch,
+               unsigned seed) {
+    std::mt19937_64 rng(seed);
+    params = randomBuffers(
+        {{"W", hidden * inputs}, {"U", hidden * hidden}, {"b", hidden}}, rng);
+    values = randomBuffers(
+        {{"x", steps * batch * inputs}, {"h0", batch * hidden}}, rng);
+  }
+};
+
 } // namespace weft::testing
