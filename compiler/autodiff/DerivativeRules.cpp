@@ -242,6 +242,18 @@ void padSliceRule(RuleContext &c) {
                                     c.op.begin + length, c.op.axis));
 }
 
+// Concat: y = [x_1, ..., x_n] along an axis; x̄_k += the slice of ȳ where
+// x_k lies (an unbatched part sums it over the batch).
+void concatRule(RuleContext &c) {
+  int64_t offset = 0;
+  for (unsigned k = 0; k < c.op.operands.size(); ++k) {
+    int64_t length = c.op.operands[k]->type.shape[c.op.axis];
+    c.accumulate(k, c.builder().slice(c.resultCotangent, offset,
+                                      offset + length, c.op.axis));
+    offset += length;
+  }
+}
+
 // Reshape: y = x read with another shape; x̄ += ȳ read with x's shape.
 void reshapeRule(RuleContext &c) {
   c.accumulate(
@@ -448,6 +460,8 @@ Rule ruleFor(OpKind kind) {
     return sliceRule;
   case OpKind::PadSlice:
     return padSliceRule;
+  case OpKind::Concat:
+    return concatRule;
   case OpKind::Reshape:
     return reshapeRule;
   case OpKind::Gather:

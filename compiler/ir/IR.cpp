@@ -105,6 +105,8 @@ const char *opName(OpKind kind) {
     return "slice";
   case OpKind::PadSlice:
     return "pad_slice";
+  case OpKind::Concat:
+    return "concat";
   case OpKind::Reshape:
     return "reshape";
   case OpKind::Gather:
@@ -300,6 +302,11 @@ Value *Builder::padSlice(Value *g, int64_t begin, int64_t fullLength,
     op.end = fullLength;
     op.axis = axis;
   });
+}
+
+Value *Builder::concat(std::vector<Value *> parts, unsigned axis) {
+  return buildTyped(*this, OpKind::Concat, std::move(parts),
+                    [&](Op &op) { op.axis = axis; });
 }
 
 Value *Builder::reshape(Value *x, std::vector<int64_t> shape) {

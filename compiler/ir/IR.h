@@ -100,6 +100,9 @@ enum class OpKind {
   Slice,    ///< x[begin:end] along per-example axis `axis`.
   PadSlice, ///< Inverse of Slice: g placed at [begin, begin + len) of zeros
             ///< with `end` entries along axis `axis`.
+  Concat,   ///< x_1 ... x_n joined along per-example axis `axis`; their
+            ///< other axes agree, and so do their steps. The result is
+            ///< batched when any operand is (the others broadcast).
   Reshape,  ///< x with per-example shape `shape` (same element count): a
             ///< row-major reinterpretation.
   Gather,   ///< table[V, E] (unbatched), ids (Int, shape S) -> S + [E]:
@@ -207,7 +210,7 @@ public:
   std::vector<int64_t> shape; ///< Param, Constant, Fill, Reshape, Einsum, Iota
   int64_t begin = 0;          ///< Slice, PadSlice, StreamAt/Place/Slice/Pad
   int64_t end = 0;            ///< Slice, PadSlice, ScatterAddRows, StreamSlice
-  unsigned axis = 0;          ///< Slice, PadSlice: per-example; Iota: layout
+  unsigned axis = 0; ///< Slice, PadSlice, Concat: per-example; Iota: layout
   /// Einsum: one string per operand, then the result's. Each labels every
   /// axis of the value's full layout, one char per axis in layout order:
   /// the steps axis of a stream, then the batch axis of a batched value
@@ -291,6 +294,8 @@ public:
   Value *slice(Value *x, int64_t begin, int64_t end, unsigned axis = 0);
   Value *padSlice(Value *g, int64_t begin, int64_t fullLength,
                   unsigned axis = 0);
+  /// `parts` joined along per-example axis `axis`.
+  Value *concat(std::vector<Value *> parts, unsigned axis = 0);
   Value *reshape(Value *x, std::vector<int64_t> shape);
   Value *gather(Value *table, Value *ids);
   Value *scatterAddRows(Value *g, Value *ids, int64_t rows);

@@ -68,6 +68,8 @@ std::string attributes(const Op &op) {
     return fmt::format(" begin={} rows={}", op.begin, op.end) + axisText(op);
   case OpKind::ScatterAddRows:
     return fmt::format(" rows={}", op.end);
+  case OpKind::Concat:
+    return axisText(op);
   case OpKind::StreamAt:
     return fmt::format(" step={}", op.begin);
   case OpKind::StreamPlace:

@@ -224,6 +224,28 @@ void computeSlice(Step &step) {
               at(step.in[0], b, ((o * sourceLength) + from + r) * inner + i);
 }
 
+void computeConcat(Step &step) {
+  // Around the axis, each example is [outer, length, inner]; part k fills
+  // entries [offset_k, offset_k + its length) of the axis.
+  const Op &op = step.op;
+  const std::vector<int64_t> &shape = step.resultType.shape;
+  int64_t outer = 1, inner = 1;
+  for (unsigned d = 0; d < shape.size(); ++d)
+    (d < op.axis ? outer : inner) *= d == op.axis ? 1 : shape[d];
+  int64_t resultLength = shape[op.axis];
+  int64_t offset = 0;
+  for (const View &part : step.in) {
+    int64_t length = part.type->shape[op.axis];
+    for (int64_t b = 0; b < step.examples; ++b)
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t r = 0; r < length; ++r)
+          for (int64_t i = 0; i < inner; ++i)
+            step.example(b)[((o * resultLength) + offset + r) * inner + i] =
+                at(part, b, ((o * length) + r) * inner + i);
+    offset += length;
+  }
+}
+
 void computeReshape(Step &step) {
   for (int64_t b = 0; b < step.examples; ++b)
     for (int64_t i = 0; i < step.count; ++i)
@@ -490,6 +512,9 @@ Buffer Interpreter::computeStep(const Op &op, const std::vector<View> &in,
   case OpKind::Slice:
   case OpKind::PadSlice:
     computeSlice(step);
+    break;
+  case OpKind::Concat:
+    computeConcat(step);
     break;
   case OpKind::Reshape:
     computeReshape(step);

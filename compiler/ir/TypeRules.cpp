@@ -2,6 +2,8 @@
 // of its result. Shared by the Builder and the verifier (IR.cpp).
 #include "compiler/ir/TypeRules.h"
 
+#include <limits>
+
 #include <fmt/core.h>
 #include <fmt/format.h>
 
@@ -189,6 +191,33 @@ std::string inferSlice(const Op &op, Type &result) {
   return "";
 }
 
+std::string inferConcat(const Op &op, Type &result) {
+  if (op.operands.size() < 2)
+    return "concat needs two or more operands";
+  const Type &first = op.operands[0]->type;
+  if (op.axis >= first.shape.size())
+    return fmt::format("concat axis {} outside a value of rank {}", op.axis,
+                       first.shape.size());
+  result = first;
+  result.shape[op.axis] = 0;
+  for (const Value *operand : op.operands) {
+    const Type &part = operand->type;
+    if (part.element != first.element)
+      return "concat operands differ in element type";
+    if (std::string problem = sameSteps(part, first); !problem.empty())
+      return problem;
+    bool sameOtherAxes = part.shape.size() == first.shape.size();
+    for (unsigned d = 0; sameOtherAxes && d < part.shape.size(); ++d)
+      sameOtherAxes = d == op.axis || part.shape[d] == first.shape[d];
+    if (!sameOtherAxes)
+      return fmt::format("concat of {} and {} along axis {}", toString(first),
+                         toString(part), op.axis);
+    result.shape[op.axis] += part.shape[op.axis];
+    result.batched = result.batched || part.batched;
+  }
+  return "";
+}
+
 std::string inferReshape(const Op &op, Type &result) {
   const Type &x = op.operands[0]->type;
   result = x;
@@ -366,6 +395,8 @@ std::pair<size_t, size_t> operandRange(OpKind kind) {
     return {1, 2};
   case OpKind::Einsum:
     return {1, 3};
+  case OpKind::Concat:
+    return {2, std::numeric_limits<size_t>::max()};
   case OpKind::Add:
   case OpKind::Sub:
   case OpKind::Mul:
@@ -433,6 +464,8 @@ std::string inferResultType(const Op &op, Type &result) {
   case OpKind::Slice:
   case OpKind::PadSlice:
     return inferSlice(op, result);
+  case OpKind::Concat:
+    return inferConcat(op, result);
   case OpKind::Reshape:
     return inferReshape(op, result);
   case OpKind::Gather:

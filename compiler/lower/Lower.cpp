@@ -190,6 +190,9 @@ bool Lowering::lowerOp(const ir::Op &op) {
   case OpKind::Slice:
     lowerSlice(op);
     return true;
+  case OpKind::Concat:
+    lowerConcat(op);
+    return true;
   case OpKind::PadSlice:
     lowerPadSlice(op);
     return true;
@@ -296,9 +299,8 @@ void Lowering::planStepOutputs(
       continue;
     const ir::Value *reshaped = definer->operands[0];
     const ir::Op *producer = reshaped->definingOp;
-    if (producer && blockOf.at(producer) == &body &&
-        useCounts[reshaped] == 1 && !yieldedOrOutput.count(reshaped) &&
-        !destinations.count(reshaped)) {
+    if (producer && blockOf.at(producer) == &body && useCounts[reshaped] == 1 &&
+        !yieldedOrOutput.count(reshaped) && !destinations.count(reshaped)) {
       destinations[reshaped] = step;
       inPlaceReshapes.insert(yield);
     }

@@ -75,6 +75,7 @@ private:
   void lowerIota(const ir::Op &op);
   void lowerSlice(const ir::Op &op);
   void lowerPadSlice(const ir::Op &op);
+  void lowerConcat(const ir::Op &op);
   void lowerReshape(const ir::Op &op);
   void lowerStreamCopy(const ir::Op &op);
   void lowerStreamPlace(const ir::Op &op);

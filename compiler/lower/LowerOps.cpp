@@ -100,8 +100,14 @@ bool Lowering::isFusible(const ir::Value *value) const {
       destinations.count(value))
     return false;
   const ir::Op *consumer = user->second;
-  if (!computesElementwise(consumer->kind) ||
-      blockOf.at(consumer) != blockOf.at(definer))
+  if (blockOf.at(consumer) != blockOf.at(definer))
+    return false;
+  // A part of a concatenation along the first axis is computed straight
+  // into its region, over a domain of its own type.
+  if (consumer->kind == ir::OpKind::Concat && consumer->axis == 0 &&
+      !leadingSlice)
+    return value->type.batched == consumer->result()->type.batched;
+  if (!computesElementwise(consumer->kind))
     return false;
   return definer->kind == ir::OpKind::Constant ||
          value->type == consumer->result()->type;
@@ -115,9 +121,9 @@ Expr Lowering::valueExpr(const ir::Value *value, const ir::Type &domain,
     // count, so x is read with its own strides from the slice's start.
     const ir::Value *x = definer->operands[0];
     View source = viewOf(x);
-    source.base = source.base + Size{definer->begin * (elementsOf(x->type) /
-                                                        x->type.shape[0]),
-                                     0};
+    source.base =
+        source.base +
+        Size{definer->begin * (elementsOf(x->type) / x->type.shape[0]), 0};
     label += (label.empty() ? "" : "+") + std::string("slice");
     return loadExpr(accessOf(source, broadcastStrides(x->type, domain, true)));
   }
@@ -275,6 +281,34 @@ void Lowering::lowerPadSlice(const ir::Op &op) {
       "pad_slice", nest.extents(g->type, length),
       accessOf(region, nest.strides(type, g->type, op.end)),
       loadExpr(accessOf(viewOf(g), nest.strides(g->type, g->type, length)))}});
+}
+
+/// Each part is written into its region of the result: along the first
+/// axis, by its own elementwise chain when it is fused into the concat.
+void Lowering::lowerConcat(const ir::Op &op) {
+  const ir::Type &type = op.result()->type;
+  SliceNest nest(type, op.axis);
+  int64_t length = type.shape[op.axis];
+  View view = resultView(op.result());
+  int64_t offset = 0;
+  for (const ir::Value *part : op.operands) {
+    int64_t partLength = part->type.shape[op.axis];
+    ir::Type domain = part->type;
+    domain.batched = type.batched;
+    View region = view;
+    region.base = region.base + Size{offset * nest.inner, 0};
+    std::string label = "concat";
+    Expr body =
+        fused.count(part)
+            ? valueExpr(part, domain, label)
+            : loadExpr(accessOf(viewOf(part),
+                                nest.strides(part->type, domain, partLength)));
+    emit(
+        {ElementwiseKernel{label, nest.extents(domain, partLength),
+                           accessOf(region, nest.strides(type, domain, length)),
+                           std::move(body)}});
+    offset += partLength;
+  }
 }
 
 /// The layout of a reshaped value is the same as its operand's.

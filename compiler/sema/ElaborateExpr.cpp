@@ -698,15 +698,10 @@ Val Elaborator::elaborateConcat(const ast::Expr &expr) {
   if (!building())
     return val;
   builder().range = expr.range;
-  int64_t length = total.value().value_or(1);
-  int64_t offset = 0;
-  ir::Value *sum = nullptr;
-  for (const Val &item : items) {
-    ir::Value *placed = builder().padSlice(use(item), offset, length);
-    offset += item.dims[0].value().value_or(1);
-    sum = sum ? builder().binary(OpKind::Add, sum, placed) : placed;
-  }
-  val.ir = sum;
+  std::vector<ir::Value *> parts;
+  for (const Val &item : items)
+    parts.push_back(use(item));
+  val.ir = builder().concat(std::move(parts));
   return val;
 }
 

@@ -163,6 +163,24 @@ TEST(DerivativeRuleTest, PadSlice) {
   check.check();
 }
 
+// An unbatched middle part sums its cotangent over the batch.
+TEST(DerivativeRuleTest, Concat) {
+  GradientCheck check;
+  Value *first = check.input("a", {2, 3});
+  Value *middle = check.param("m", {1, 3});
+  Value *last = check.input("c", {3, 3});
+  check.setWeightedLoss(check.builder.concat({first, middle, last}));
+  check.check();
+}
+
+TEST(DerivativeRuleTest, ConcatAlongSecondAxis) {
+  GradientCheck check;
+  Value *left = check.input("a", {2, 1});
+  Value *right = check.input("b", {2, 3});
+  check.setWeightedLoss(check.builder.concat({left, right}, 1));
+  check.check();
+}
+
 TEST(DerivativeRuleTest, Gather) {
   GradientCheck check;
   Value *table = check.param("E", {4, 3});

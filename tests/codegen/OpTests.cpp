@@ -217,6 +217,23 @@ TEST_P(Indexing, SlicesAlongAnyAxisAndReshape) {
   check(p.function);
 }
 
+// Parts computed straight into their regions (a fused chain, a slice read
+// in place), an unbatched part broadcast, streams, and a second axis.
+TEST_P(Indexing, Concat) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *x = b.input("x", batched({4, 3}));
+  ir::Value *w = b.param("w", {2, 3});
+  ir::Value *xs = b.input("xs", batched({2}, 3));
+  ir::Value *tanhX = b.unary(ir::OpKind::Tanh, x);
+  p.output("rows", b.concat({tanhX, w, b.slice(x, 1, 3)}));
+  p.output("columns", b.concat({x, b.slice(x, 0, 4)}, 1));
+  p.output("unbatched", b.concat({w, w}));
+  p.output("streams",
+           b.concat({xs, b.unary(ir::OpKind::Neg, xs), b.slice(xs, 0, 1)}));
+  check(p.function);
+}
+
 TEST_P(Indexing, GatherAndScatterWithIdArrays) {
   Program p;
   ir::Builder &b = p.builder;
