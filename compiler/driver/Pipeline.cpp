@@ -2,7 +2,9 @@
 #include "compiler/driver/Pipeline.h"
 #include "compiler/autodiff/Autodiff.h"
 #include "compiler/opt/AccumulateAfterSweep.h"
+#include "compiler/opt/FuseSharedProducts.h"
 #include "compiler/opt/HoistStepInvariant.h"
+#include "compiler/opt/JoinPaddedSlices.h"
 
 #include <fmt/format.h>
 
@@ -97,9 +99,10 @@ bool Compilation::build(bool withGradients) {
   }
   // Optimisations that shape the reverse pass run before autodiff.
   opt::hoistStepInvariant(*function);
+  opt::fuseSharedProducts(*function);
   if (std::string problem = ir::verify(*function); !problem.empty()) {
-    diags->errorWithoutLocation("internal error: invalid IR after hoisting: " +
-                                problem);
+    diags->errorWithoutLocation(
+        "internal error: invalid IR after hoisting and fusing: " + problem);
     return false;
   }
   if (!withGradients)
@@ -111,6 +114,7 @@ bool Compilation::build(bool withGradients) {
     return false;
   }
   // Optimisations of the whole program, forward and reverse.
+  opt::joinPaddedSlices(*function);
   opt::accumulateAfterSweep(*function);
   if (std::string problem = ir::verify(*function); !problem.empty()) {
     diags->errorWithoutLocation(

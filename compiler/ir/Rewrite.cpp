@@ -41,16 +41,7 @@ void renumberResults(Op &op) {
     op.results[i]->index = i;
 }
 
-/// How many times each value is read, at any depth.
 using UseCounts = std::unordered_map<const Value *, unsigned>;
-
-UseCounts countUses(Function &function) {
-  UseCounts counts;
-  forEachUseIn(function.body, [&](Value *&value) { ++counts[value]; });
-  for (const NamedValue &output : function.outputs)
-    ++counts[output.value];
-  return counts;
-}
 
 bool isRead(const UseCounts &counts, const Value *value) {
   auto found = counts.find(value);
@@ -113,6 +104,14 @@ unsigned removeUnusedArgumentsIn(Block &block) {
 }
 
 } // namespace
+
+std::unordered_map<const Value *, unsigned> countUses(Function &function) {
+  UseCounts counts;
+  forEachUseIn(function.body, [&](Value *&value) { ++counts[value]; });
+  for (const NamedValue &output : function.outputs)
+    ++counts[output.value];
+  return counts;
+}
 
 void replaceAllUses(Function &function, const Value *from, Value *to) {
   forEachUseIn(function.body, [&](Value *&value) {

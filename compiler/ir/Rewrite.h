@@ -6,7 +6,13 @@
 
 #include "compiler/ir/IR.h"
 
+#include <unordered_map>
+
 namespace weft::ir {
+
+/// How many times each value is read: operands at any depth, yields of
+/// scan bodies, and the function's outputs.
+std::unordered_map<const Value *, unsigned> countUses(Function &function);
 
 /// Replaces every use of `from` with `to`: operands of ops at any depth,
 /// yields of scan bodies, and the function's outputs.
