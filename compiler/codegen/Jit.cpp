@@ -4,6 +4,7 @@
 // holds the CBLAS and libm functions the code calls.
 #include "compiler/codegen/Jit.h"
 #include "compiler/codegen/ModuleEmitter.h"
+#include "runtime/Threads.h"
 
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
@@ -15,8 +16,6 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
-
-#include <cblas.h>
 
 #include <cmath>
 #include <mutex>
@@ -85,9 +84,9 @@ void optimise(llvm::Module &module, llvm::TargetMachine &target, int level) {
   pipeline.run(module, modules);
 }
 
-/// The external functions generated code calls, by address. Naming them
-/// here also keeps OpenBLAS linked in; anything else (memcpy, expf) comes
-/// from the process's own symbol table.
+/// The external functions generated code calls, by address (the matrix
+/// products are the runtime's, runtime/Threads.h); anything else (memcpy, expf)
+/// comes from the process's own symbol table.
 llvm::orc::SymbolMap runtimeSymbols(llvm::orc::LLJIT &jit) {
   auto flags = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
   llvm::orc::SymbolMap symbols;
@@ -95,8 +94,8 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::LLJIT &jit) {
     symbols[jit.mangleAndIntern(name)] = {
         llvm::orc::ExecutorAddr::fromPtr(function), flags};
   };
-  add("cblas_sgemm", &cblas_sgemm);
-  add("cblas_dgemm", &cblas_dgemm);
+  add("weft_sgemm", &weft_sgemm);
+  add("weft_dgemm", &weft_dgemm);
   add("tanhf", static_cast<float (*)(float)>(&::tanhf));
   add("tanh", static_cast<double (*)(double)>(&::tanh));
   add("expf", static_cast<float (*)(float)>(&::expf));

@@ -214,8 +214,8 @@ void KernelBodyEmitter::emitReduce(const lower::Reduce &reduce,
   llvm::Value *stride = environment.size(reduce.stride);
   environment.loop(count, [&](llvm::Value *r) {
     llvm::Value *x = load(reduce.source, point, builder.CreateMul(r, stride));
-    builder.CreateStore(addReassociable(builder.CreateLoad(floatType, total), x),
-                        total);
+    builder.CreateStore(
+        addReassociable(builder.CreateLoad(floatType, total), x), total);
   });
   llvm::Value *result = builder.CreateLoad(floatType, total);
   if (reduce.divideByBatch)

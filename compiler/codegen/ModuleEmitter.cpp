@@ -15,11 +15,6 @@ using namespace lower;
 
 namespace {
 
-/// CBLAS enumerators, passed as C ints.
-constexpr int cblasRowMajor = 101;
-constexpr int cblasNoTrans = 111;
-constexpr int cblasTrans = 112;
-
 class ModuleEmitter final : public KernelEnvironment {
 public:
   ModuleEmitter(const LoweredProgram &program, FloatType floatType,
@@ -284,31 +279,28 @@ void ModuleEmitter::emit(const Copy &copy) {
                        address(copy.source, {}), llvm::Align(bytes), length);
 }
 
-/// cblas_?gemm(RowMajor, transA, transB, M, N, K, alpha, A, lda, B, ldb,
-/// beta, C, ldc), all sizes as C ints.
+/// weft_?gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C,
+/// ldc), row-major, sizes as C ints (runtime/Threads.h): the runtime splits
+/// the product between the compute threads.
 void ModuleEmitter::emit(const Gemm &gemm) {
   llvm::Type *intType = builder.getInt32Ty();
   llvm::Type *pointer = builder.getPtrTy();
   llvm::FunctionType *type = llvm::FunctionType::get(
       builder.getVoidTy(),
-      {intType, intType, intType, intType, intType, intType, floatType, pointer,
-       intType, pointer, intType, floatType, pointer, intType},
+      {intType, intType, intType, intType, intType, floatType, pointer, intType,
+       pointer, intType, floatType, pointer, intType},
       false);
-  const char *name =
-      floatKind == FloatType::F32 ? "cblas_sgemm" : "cblas_dgemm";
+  const char *name = floatKind == FloatType::F32 ? "weft_sgemm" : "weft_dgemm";
   llvm::FunctionCallee callee = module.getOrInsertFunction(name, type);
   auto toInt = [&](llvm::Value *value) {
     return builder.CreateTrunc(value, intType);
   };
-  auto transposeFlag = [&](bool transpose) {
-    return builder.getInt32(transpose ? cblasTrans : cblasNoTrans);
-  };
   builder.CreateCall(
       callee,
-      {builder.getInt32(cblasRowMajor), transposeFlag(gemm.transposeA),
-       transposeFlag(gemm.transposeB), toInt(size(gemm.m)), toInt(size(gemm.n)),
-       toInt(size(gemm.k)), llvm::ConstantFP::get(floatType, gemm.alpha),
-       address(gemm.a, {}), builder.getInt32(gemm.lda), address(gemm.b, {}),
+      {builder.getInt32(gemm.transposeA), builder.getInt32(gemm.transposeB),
+       toInt(size(gemm.m)), toInt(size(gemm.n)), toInt(size(gemm.k)),
+       llvm::ConstantFP::get(floatType, gemm.alpha), address(gemm.a, {}),
+       builder.getInt32(gemm.lda), address(gemm.b, {}),
        builder.getInt32(gemm.ldb), llvm::ConstantFP::get(floatType, gemm.beta),
        address(gemm.c, {}), builder.getInt32(gemm.ldc)});
 }

@@ -1,7 +1,8 @@
 // The CPU code generator's middle: a LoweredProgram in, an LLVM module with
 // one function `void weft_step(void **buffers, int64_t batch)` out. Time
 // loops and kernel loop nests become LLVM loops around the kernel bodies of
-// KernelBody.h; GEMMs become calls to cblas_sgemm or cblas_dgemm.
+// KernelBody.h; GEMMs become calls to weft_sgemm or weft_dgemm
+// (runtime/Threads.h).
 #pragma once
 
 #include "compiler/codegen/Executable.h"

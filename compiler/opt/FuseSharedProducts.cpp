@@ -1,7 +1,9 @@
-// Fusing the matrix products of a scan step that share their vector.
-// Products W_k v (not transposed) are grouped by v and by the width of W_k;
-// a matrix qualifies when it does not change from step to step (a capture
-// or an outer value). Each group of two or more becomes one product of the
+// Fusing the matrix products that share their vector. Products W_k v (not
+// transposed) are grouped by v and by the width of W_k. In a scan step a
+// matrix qualifies when it does not change from step to step (a capture or
+// an outer value), and the stacked matrix is built before the scan; at the
+// top level (the input projections hoisted out of scans) the matrices must
+// be parameters. Each group of two or more becomes one product of the
 // matrices stacked along their rows, and each old product a slice of it.
 #include "compiler/opt/FuseSharedProducts.h"
 
@@ -19,9 +21,11 @@ using ir::OpKind;
 
 class ProductFuser {
 public:
-  ProductFuser(ir::Function &function, ir::Op &scan, ir::Block &before)
-      : function(function), scan(scan), body(*scan.body),
-        outside(function, before) {}
+  /// Fuses in `scan`'s body, building stacked matrices in `before`; or,
+  /// without a scan, in the top-level block.
+  ProductFuser(ir::Function &function, ir::Op *scan, ir::Block &before)
+      : function(function), scan(scan),
+        body(scan ? *scan->body : function.body), outside(function, before) {}
 
   unsigned run();
 
@@ -30,16 +34,20 @@ private:
   unsigned fuse(const std::vector<ir::Op *> &group);
 
   ir::Function &function;
-  ir::Op &scan;
+  ir::Op *scan;
   ir::Block &body;
   ir::Builder outside;
 };
 
 /// The top-level value of a step-invariant matrix, or null if it varies.
 ir::Value *ProductFuser::outerMatrix(ir::Value *matrix) const {
+  if (!scan) {
+    const ir::Op *definer = matrix->definingOp;
+    return definer && definer->kind == OpKind::Param ? matrix : nullptr;
+  }
   if (matrix->ownerBlock == &body) {
-    bool isCapture = matrix->index >= scan.numCarries + scan.numSequences;
-    return isCapture ? scan.operands[matrix->index] : nullptr;
+    bool isCapture = matrix->index >= scan->numCarries + scan->numSequences;
+    return isCapture ? scan->operands[matrix->index] : nullptr;
   }
   if (matrix->ownerBlock)
     return nullptr; // An argument of another scan's body.
@@ -54,14 +62,14 @@ unsigned ProductFuser::fuse(const std::vector<ir::Op *> &group) {
   std::vector<ir::Value *> matrices;
   for (const ir::Op *product : group)
     matrices.push_back(outerMatrix(product->operands[0]));
-  outside.range = group[0]->range;
-  ir::Value *stacked = outside.concat(matrices);
-  stacked->hint = "stacked";
-
-  // The fused product and its slices go where the first product was.
+  // The fused product and its slices go where the first product was; at
+  // the top level, so does the stacked matrix.
   ir::Block built;
   ir::Builder inner(function, built);
   inner.range = group[0]->range;
+  outside.range = group[0]->range;
+  ir::Value *stacked = (scan ? outside : inner).concat(matrices);
+  stacked->hint = "stacked";
   ir::Value *product = inner.matVec(stacked, group[0]->operands[1]);
   int64_t offset = 0;
   for (ir::Op *old : group) {
@@ -117,12 +125,14 @@ unsigned fuseSharedProducts(ir::Function &function) {
     // The stacked matrices are built in a block of their own, then spliced
     // in just before the scan.
     ir::Block before;
-    total += ProductFuser(function, op, before).run();
+    total += ProductFuser(function, &op, before).run();
     size_t added = before.ops.size();
     ops.insert(ops.begin() + i, std::make_move_iterator(before.ops.begin()),
                std::make_move_iterator(before.ops.end()));
     i += added;
   }
+  ir::Block unused;
+  total += ProductFuser(function, nullptr, unused).run();
   if (total)
     ir::eliminateDeadCode(function);
   return total;

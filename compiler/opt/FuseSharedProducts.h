@@ -12,7 +12,8 @@
 
 namespace weft::opt {
 
-/// Rewrites the body of every top-level scan; returns how many products
+/// Rewrites the body of every top-level scan, then the top level itself
+/// (the input projections hoisted out of scans); returns how many products
 /// were replaced.
 unsigned fuseSharedProducts(ir::Function &function);
 

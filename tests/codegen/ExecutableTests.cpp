@@ -115,7 +115,7 @@ TEST(Executable, PrintsLoweredProgramAndLlvmModule) {
   EXPECT_THAT(lowered, HasSubstr("scatter_add_rows"));
   std::string llvm = executable->llvmText();
   EXPECT_THAT(llvm, HasSubstr("define void @weft_step(ptr"));
-  EXPECT_THAT(llvm, HasSubstr("@cblas_dgemm"));
+  EXPECT_THAT(llvm, HasSubstr("@weft_dgemm"));
 }
 
 /// Accumulators are re-zeroed by the generated code: a second run on the
