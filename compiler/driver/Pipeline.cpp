@@ -5,6 +5,7 @@
 #include "compiler/opt/FuseSharedProducts.h"
 #include "compiler/opt/HoistStepInvariant.h"
 #include "compiler/opt/JoinPaddedSlices.h"
+#include "compiler/opt/MergeDuplicates.h"
 
 #include <fmt/format.h>
 
@@ -114,6 +115,7 @@ bool Compilation::build(bool withGradients) {
     return false;
   }
   // Optimisations of the whole program, forward and reverse.
+  opt::mergeDuplicates(*function);
   opt::joinPaddedSlices(*function);
   opt::accumulateAfterSweep(*function);
   if (std::string problem = ir::verify(*function); !problem.empty()) {

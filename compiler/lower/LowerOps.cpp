@@ -107,6 +107,10 @@ bool Lowering::isFusible(const ir::Value *value) const {
   if (consumer->kind == ir::OpKind::Concat && consumer->axis == 0 &&
       !leadingSlice)
     return value->type.batched == consumer->result()->type.batched;
+  // A sum over each example's elements adds up the chain's values as it
+  // computes them.
+  if (consumer->kind == ir::OpKind::SumAll && !leadingSlice)
+    return value->type.element == ir::ElementType::Float;
   if (!computesElementwise(consumer->kind))
     return false;
   return definer->kind == ir::OpKind::Constant ||
@@ -413,6 +417,19 @@ void Lowering::lowerReduce(const ir::Op &op) {
   const ir::Type &domain = op.result()->type;
   View view = resultView(op.result());
   bool sumAll = op.kind == ir::OpKind::SumAll;
+  if (sumAll && fused.count(x)) {
+    // One kernel: the steps and batch of the result, then the elements of
+    // x as a reduction dimension, the same order as x's own layout.
+    std::string label = "sum_all";
+    Expr body = valueExpr(x, x->type, label);
+    emit({ElementwiseKernel{
+        label,
+        domainExtents(domain, false),
+        accessOf(view, broadcastStrides(domain, domain, false)),
+        std::move(body),
+        {Size{elementsOf(x->type), 0}}}});
+    return;
+  }
   Reduce reduce;
   reduce.label = ir::opName(op.kind);
   reduce.extents = domainExtents(domain, !sumAll);

@@ -68,6 +68,21 @@ TEST_P(Elementwise, FusedChainWithSharedValues) {
   check(p.function);
 }
 
+// A chain read only by a sum over each example's elements is summed as it
+// is computed: one kernel, with the elements as its reduction dimension.
+TEST_P(Elementwise, ChainSummedInPlace) {
+  Program p;
+  ir::Builder &b = p.builder;
+  ir::Value *x = b.input("x", batched({3, 2}));
+  ir::Value *xs = b.input("xs", batched({4}, 3));
+  ir::Value *w = b.param("w", {3, 2});
+  p.output("batched",
+           b.sumAll(b.unary(OpKind::Tanh, b.binary(OpKind::Mul, x, w))));
+  p.output("unbatched", b.sumAll(b.unary(OpKind::Neg, w)));
+  p.output("stream", b.sumAll(b.binary(OpKind::Mul, xs, xs)));
+  check(p.function);
+}
+
 TEST_P(Elementwise, ConstantFillAndBatchOps) {
   Program p;
   ir::Builder &b = p.builder;
