@@ -174,26 +174,11 @@ void ScanGradient::recomputeStep(Op &reverse, Differentiator &inner) {
 
   for (const auto &op : body.ops) {
     std::vector<Value *> operands;
-    std::vector<Type> resultTypes;
     for (const Value *operand : op->operands)
       operands.push_back(inner.primal(operand));
-    for (const auto &result : op->results)
-      resultTypes.push_back(result->type);
-    Op *clone = inner.builder.create(op->kind, operands, resultTypes);
-    clone->name = op->name;
-    clone->value = op->value;
-    clone->shape = op->shape;
-    clone->begin = op->begin;
-    clone->end = op->end;
-    clone->axis = op->axis;
-    clone->labels = op->labels;
-    clone->transpose = op->transpose;
-    clone->mean = op->mean;
-    clone->steps = op->steps;
-    clone->range = op->range;
+    Op *clone = cloneOp(inner.builder, *op, operands);
     clones.insert(clone);
     for (unsigned i = 0; i < op->results.size(); ++i) {
-      clone->results[i]->hint = op->results[i]->hint;
       inner.mapPrimal(op->result(i), clone->result(i));
       forwardOfClone[clone->result(i)] = op->result(i);
     }
@@ -262,9 +247,11 @@ void ScanGradient::tapeActivations(Op &reverse) {
   auto tapedValue = [&](Value *&value) {
     auto forward = forwardOfClone.find(value);
     // Constants and index values (ops without operands) are cheaper to
-    // recompute than to read back.
-    if (forward == forwardOfClone.end() ||
-        forward->second->definingOp->operands.empty())
+    // recompute than to read back, and a reshape costs nothing.
+    if (forward == forwardOfClone.end())
+      return;
+    const Op *definer = forward->second->definingOp;
+    if (definer->operands.empty() || definer->kind == OpKind::Reshape)
       return;
     Value *&argument = taped[value];
     if (!argument) {

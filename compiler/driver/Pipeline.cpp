@@ -6,6 +6,7 @@
 #include "compiler/opt/HoistStepInvariant.h"
 #include "compiler/opt/JoinPaddedSlices.h"
 #include "compiler/opt/MergeDuplicates.h"
+#include "compiler/opt/SplitScans.h"
 
 #include <fmt/format.h>
 
@@ -99,6 +100,7 @@ bool Compilation::build(bool withGradients) {
     return false;
   }
   // Optimisations that shape the reverse pass run before autodiff.
+  opt::splitScans(*function);
   opt::hoistStepInvariant(*function);
   opt::fuseSharedProducts(*function);
   if (std::string problem = ir::verify(*function); !problem.empty()) {

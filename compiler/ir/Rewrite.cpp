@@ -113,6 +113,27 @@ std::unordered_map<const Value *, unsigned> countUses(Function &function) {
   return counts;
 }
 
+Op *cloneOp(Builder &builder, const Op &op, std::vector<Value *> operands) {
+  std::vector<Type> resultTypes;
+  for (const auto &result : op.results)
+    resultTypes.push_back(result->type);
+  Op *clone = builder.create(op.kind, std::move(operands), resultTypes);
+  clone->range = op.range;
+  clone->name = op.name;
+  clone->value = op.value;
+  clone->shape = op.shape;
+  clone->begin = op.begin;
+  clone->end = op.end;
+  clone->axis = op.axis;
+  clone->labels = op.labels;
+  clone->transpose = op.transpose;
+  clone->mean = op.mean;
+  clone->steps = op.steps;
+  for (unsigned i = 0; i < op.results.size(); ++i)
+    clone->results[i]->hint = op.results[i]->hint;
+  return clone;
+}
+
 void replaceAllUses(Function &function, const Value *from, Value *to) {
   forEachUseIn(function.body, [&](Value *&value) {
     if (value == from)

@@ -14,6 +14,10 @@ namespace weft::ir {
 /// scan bodies, and the function's outputs.
 std::unordered_map<const Value *, unsigned> countUses(Function &function);
 
+/// Appends to `builder`'s block a copy of `op` (not a scan) reading
+/// `operands`: the same kind, attributes, result types and hints.
+Op *cloneOp(Builder &builder, const Op &op, std::vector<Value *> operands);
+
 /// Replaces every use of `from` with `to`: operands of ops at any depth,
 /// yields of scan bodies, and the function's outputs.
 void replaceAllUses(Function &function, const Value *from, Value *to);

@@ -115,6 +115,18 @@ ir::Value *ScanHoister::outerValue(ir::Value *value) {
 }
 
 void ScanHoister::hoistOps() {
+  // Values of the top level that the body reads directly stand for
+  // themselves, like captures.
+  std::set<const ir::Value *> local;
+  for (const auto &argument : scan.body->arguments)
+    local.insert(argument.get());
+  for (const auto &op : scan.body->ops)
+    for (const auto &result : op->results)
+      local.insert(result.get());
+  for (const auto &op : scan.body->ops)
+    for (ir::Value *operand : op->operands)
+      if (!local.count(operand))
+        outer[operand] = operand;
   for (const auto &op : scan.body->ops) {
     if (!isHoistable(*op))
       continue;
