@@ -29,11 +29,15 @@ void relax() {
 #endif
 }
 
-/// One matrix product, split into `parts` blocks of `chunk` rows (or
-/// columns) of C.
-struct GemmJob {
-  void (*runPart)(const GemmJob &job, int part);
+/// Work split into `parts` parts that may run at once.
+struct Job {
+  void (*runPart)(const void *context, int part);
+  const void *context;
   int parts;
+};
+
+/// One matrix product, split into blocks of `chunk` rows (or columns) of C.
+struct GemmJob {
   bool splitRows;
   int chunk;
   bool transposeA, transposeB;
@@ -47,7 +51,8 @@ struct GemmJob {
 /// Block `part` of the product: rows of C take rows of op(A), columns of C
 /// take columns of op(B).
 template <typename Float> struct GemmParts {
-  static void run(const GemmJob &job, int part) {
+  static void run(const void *context, int part) {
+    const GemmJob &job = *static_cast<const GemmJob *>(context);
     int extent = job.splitRows ? job.m : job.n;
     int begin = part * job.chunk;
     int count = std::min(job.chunk, extent - begin);
@@ -107,12 +112,12 @@ public:
   int workers() const { return int(threads.size()); }
 
   /// Runs every part of `job`: part 0 here, the others on the workers.
-  void run(const GemmJob &job) {
+  void run(const Job &job) {
     current = &job;
     pending.store(job.parts - 1, std::memory_order_relaxed);
     generation.fetch_add(1, std::memory_order_release);
     generation.notify_all();
-    job.runPart(job, 0);
+    job.runPart(job.context, 0);
     while (pending.load(std::memory_order_acquire) > 0)
       relax();
   }
@@ -124,9 +129,9 @@ private:
       seen = now;
       if (stopping.load())
         return;
-      const GemmJob &job = *current;
+      const Job &job = *current;
       if (part < job.parts) {
-        job.runPart(job, part);
+        job.runPart(job.context, part);
         pending.fetch_sub(1, std::memory_order_release);
       }
     }
@@ -154,7 +159,7 @@ private:
   std::atomic<uint64_t> generation{0};
   std::atomic<int> pending{0};
   std::atomic<bool> stopping{false};
-  const GemmJob *current = nullptr;
+  const Job *current = nullptr;
 };
 
 ThreadPool &pool() {
@@ -172,9 +177,7 @@ template <typename Float>
 void gemm(int transposeA, int transposeB, int m, int n, int k, Float alpha,
           const Float *a, int lda, const Float *b, int ldb, Float beta,
           Float *c, int ldc) {
-  GemmJob job{&GemmParts<Float>::run,
-              1,
-              false,
+  GemmJob job{false,
               n,
               transposeA != 0,
               transposeB != 0,
@@ -191,6 +194,7 @@ void gemm(int transposeA, int transposeB, int m, int n, int k, Float alpha,
               ldc};
   int threads = pool().workers() + 1;
   double work = double(m) * n * k;
+  int parts = 1;
   if (threads > 1 && work >= smallestSplitWork) {
     // Split the longer side of C; columns in multiples of 16 so that each
     // block starts on a cache line.
@@ -201,15 +205,36 @@ void gemm(int transposeA, int transposeB, int m, int n, int k, Float alpha,
     chunk = (chunk + align - 1) / align * align;
     if (chunk < extent) {
       job.chunk = chunk;
-      job.parts = (extent + chunk - 1) / chunk;
+      parts = (extent + chunk - 1) / chunk;
     }
   }
-  if (job.parts == 1) {
+  if (parts == 1) {
     GemmParts<Float>::call(job, m, n, a, b, c);
     return;
   }
-  pool().run(job);
+  pool().run(Job{&GemmParts<Float>::run, &job, parts});
 }
+
+/// A kernel's outermost loop, split into runs of `chunk` iterations.
+struct LoopJob {
+  WeftKernel kernel;
+  void **buffers;
+  int64_t batch;
+  const int64_t *times;
+  int64_t count;
+  int64_t chunk;
+};
+
+void runLoopPart(const void *context, int part) {
+  const LoopJob &job = *static_cast<const LoopJob *>(context);
+  int64_t begin = part * job.chunk;
+  int64_t end = std::min(job.count, begin + job.chunk);
+  if (begin < end)
+    job.kernel(job.buffers, job.batch, job.times, begin, end);
+}
+
+/// Kernels that touch fewer elements than this run on one thread.
+constexpr int64_t smallestSplitKernel = 4096;
 
 } // namespace
 
@@ -223,6 +248,20 @@ void setComputeThreads(int threads) {
 int computeThreads() { return configuredThreads; }
 
 } // namespace weft::runtime
+
+extern "C" void weft_parallel_for(WeftKernel kernel, void **buffers,
+                                  int64_t batch, const int64_t *times,
+                                  int64_t count, int64_t elements) {
+  using namespace weft::runtime;
+  int threads = pool().workers() + 1;
+  if (threads == 1 || count < 2 || elements < smallestSplitKernel) {
+    kernel(buffers, batch, times, 0, count);
+    return;
+  }
+  int64_t chunk = (count + threads - 1) / threads;
+  LoopJob job{kernel, buffers, batch, times, count, chunk};
+  pool().run(Job{&runLoopPart, &job, int((count + chunk - 1) / chunk)});
+}
 
 extern "C" void weft_sgemm(int transposeA, int transposeB, int m, int n, int k,
                            float alpha, const float *a, int lda, const float *b,

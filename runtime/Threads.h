@@ -16,10 +16,22 @@ int computeThreads();
 
 } // namespace weft::runtime
 
+#include <cstdint>
+
+// A kernel of generated code: iterations [begin, end) of its outermost loop,
+// given the step function's buffers and batch size and the indices of the
+// time loops around it.
+using WeftKernel = void (*)(void **buffers, int64_t batch,
+                            const int64_t *times, int64_t begin, int64_t end);
+
 // Row-major C = alpha op(A) op(B) + beta C, op(X) = X or X^T, as generated
 // code calls it: C is m x n, op(A) m x k, op(B) k x n. Split between the
 // compute threads when it is large enough to gain from it.
 extern "C" {
+/// Runs `kernel` over [0, count), split between the compute threads when it
+/// touches at least a few thousand of its `elements` in all.
+void weft_parallel_for(WeftKernel kernel, void **buffers, int64_t batch,
+                       const int64_t *times, int64_t count, int64_t elements);
 void weft_sgemm(int transposeA, int transposeB, int m, int n, int k,
                 float alpha, const float *a, int lda, const float *b, int ldb,
                 float beta, float *c, int ldc);

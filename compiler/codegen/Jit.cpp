@@ -94,6 +94,7 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::LLJIT &jit) {
     symbols[jit.mangleAndIntern(name)] = {
         llvm::orc::ExecutorAddr::fromPtr(function), flags};
   };
+  add("weft_parallel_for", &weft_parallel_for);
   add("weft_sgemm", &weft_sgemm);
   add("weft_dgemm", &weft_dgemm);
   add("tanhf", static_cast<float (*)(float)>(&::tanhf));

@@ -42,7 +42,12 @@ private:
                 const std::function<void(llvm::Value *)> &body,
                 const llvm::Twine &name);
   void emitNest(const std::vector<Size> &extents,
-                const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body);
+                const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body,
+                std::vector<llvm::Value *> point = {});
+  void emitParallelNest(
+      const std::vector<Size> &extents, int64_t innerWork,
+      const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body);
+  void loadBufferPointers(llvm::Value *table);
   llvm::Value *index(const Index &index, llvm::ArrayRef<llvm::Value *> point);
 
   void emitStatements(const std::vector<Statement> &statements);
@@ -63,6 +68,9 @@ private:
   llvm::Type *floatType;
   llvm::Function *function = nullptr;
   llvm::Value *batch = nullptr;
+  llvm::Value *bufferTable = nullptr; ///< weft_step's `buffers`.
+  llvm::Value *timesArray = nullptr;  ///< Time indices for kernels.
+  unsigned kernelCount = 0;
   std::vector<llvm::Value *> bufferPointers;
   /// One alias scope per buffer, and per buffer the list of all the others'
   /// (built when first needed).
@@ -199,10 +207,11 @@ void ModuleEmitter::emitLoop(llvm::Value *count, bool reverse,
   builder.SetInsertPoint(exit);
 }
 
+/// The loops over `extents` that `point` does not give yet, around `body`.
 void ModuleEmitter::emitNest(
     const std::vector<Size> &extents,
-    const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body) {
-  std::vector<llvm::Value *> point;
+    const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body,
+    std::vector<llvm::Value *> point) {
   std::function<void(size_t)> level = [&](size_t depth) {
     if (depth == extents.size()) {
       body(point);
@@ -217,7 +226,84 @@ void ModuleEmitter::emitNest(
         },
         "k" + llvm::Twine(depth));
   };
-  level(0);
+  level(point.size());
+}
+
+/// A kernel whose points are independent, as an outlined function
+/// `void kernelN(ptr buffers, i64 batch, ptr times, i64 begin, i64 end)`
+/// that runs iterations [begin, end) of the outermost loop, called through
+/// weft_parallel_for (runtime/Threads.h), which may split those iterations
+/// between the compute threads. `times` holds the enclosing time indices.
+void ModuleEmitter::emitParallelNest(
+    const std::vector<Size> &extents, int64_t innerWork,
+    const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body) {
+  if (extents.empty()) {
+    emitNest(extents, body);
+    return;
+  }
+  llvm::Type *i64 = builder.getInt64Ty();
+  llvm::Type *pointer = builder.getPtrTy();
+  llvm::Value *count = size(extents[0]);
+  llvm::Value *elements = builder.getInt64(innerWork);
+  for (const Size &extent : extents)
+    elements = builder.CreateMul(elements, size(extent));
+  if (!timesArray && program.loopCount > 0)
+    timesArray = scratch(llvm::ArrayType::get(i64, program.loopCount), "times");
+  for (unsigned loop = 0; loop < program.loopCount; ++loop)
+    if (timeSteps[loop])
+      builder.CreateStore(timeSteps[loop],
+                          builder.CreateConstInBoundsGEP1_64(i64, timesArray,
+                                                             loop));
+
+  auto *kernelType = llvm::FunctionType::get(
+      builder.getVoidTy(), {pointer, i64, pointer, i64, i64}, false);
+  auto *kernel = llvm::Function::Create(
+      kernelType, llvm::Function::InternalLinkage,
+      "kernel" + llvm::Twine(kernelCount++), module);
+  kernel->addFnAttr(llvm::Attribute::NoUnwind);
+
+  // Emit the kernel with this emitter's state pointing into it.
+  llvm::Function *caller = function;
+  llvm::BasicBlock *callerBlock = builder.GetInsertBlock();
+  llvm::Value *callerBatch = batch;
+  std::vector<llvm::Value *> callerPointers = std::move(bufferPointers);
+  std::vector<llvm::Value *> callerTimes = timeSteps;
+  function = kernel;
+  builder.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", kernel));
+  loadBufferPointers(kernel->getArg(0));
+  batch = kernel->getArg(1);
+  for (unsigned loop = 0; loop < program.loopCount; ++loop)
+    if (callerTimes[loop])
+      timeSteps[loop] = builder.CreateLoad(
+          i64, builder.CreateConstInBoundsGEP1_64(i64, kernel->getArg(2), loop),
+          "t" + llvm::Twine(loop));
+  llvm::Value *begin = kernel->getArg(3);
+  emitLoop(
+      builder.CreateSub(kernel->getArg(4), begin), false,
+      [&](llvm::Value *i) {
+        emitNest(extents, body, {builder.CreateAdd(begin, i, "", true, true)});
+      },
+      "k0");
+  builder.CreateRetVoid();
+
+  function = caller;
+  builder.SetInsertPoint(callerBlock);
+  batch = callerBatch;
+  bufferPointers = std::move(callerPointers);
+  timeSteps = std::move(callerTimes);
+
+  llvm::FunctionCallee parallelFor = module.getOrInsertFunction(
+      "weft_parallel_for",
+      llvm::FunctionType::get(builder.getVoidTy(),
+                              {pointer, pointer, i64, pointer, i64, i64},
+                              false));
+  builder.CreateCall(parallelFor,
+                     {kernel, bufferTable,
+                      batch,
+                      timesArray ? timesArray
+                                 : llvm::ConstantPointerNull::get(
+                                       llvm::PointerType::get(context, 0)),
+                      count, elements});
 }
 
 //===----------------------------------------------------------------------===//
@@ -240,28 +326,39 @@ void ModuleEmitter::emit(const TimeLoop &loop) {
   timeSteps[loop.loop] = nullptr;
 }
 
+// Every point of these kernels writes its own elements, so they run in
+// parallel; a scatter's points may add to the same row, so it does not.
+
 void ModuleEmitter::emit(const ElementwiseKernel &kernel) {
-  emitNest(kernel.extents, [&](llvm::ArrayRef<llvm::Value *> point) {
-    bodies.emitElementwise(kernel, point);
-  });
+  int64_t reduced = 1;
+  for (Size extent : kernel.reductionExtents)
+    reduced *= extent.isFixed() ? extent.fixed : 64;
+  emitParallelNest(kernel.extents, reduced,
+                   [&](llvm::ArrayRef<llvm::Value *> point) {
+                     bodies.emitElementwise(kernel, point);
+                   });
 }
 
 void ModuleEmitter::emit(const Reduce &reduce) {
-  emitNest(reduce.extents, [&](llvm::ArrayRef<llvm::Value *> point) {
-    bodies.emitReduce(reduce, point);
-  });
+  int64_t count = reduce.count.isFixed() ? reduce.count.fixed : 64;
+  emitParallelNest(reduce.extents, count,
+                   [&](llvm::ArrayRef<llvm::Value *> point) {
+                     bodies.emitReduce(reduce, point);
+                   });
 }
 
 void ModuleEmitter::emit(const RowKernel &kernel) {
-  emitNest(kernel.extents, [&](llvm::ArrayRef<llvm::Value *> point) {
-    bodies.emitRow(kernel, point);
-  });
+  emitParallelNest(kernel.extents, kernel.width,
+                   [&](llvm::ArrayRef<llvm::Value *> point) {
+                     bodies.emitRow(kernel, point);
+                   });
 }
 
 void ModuleEmitter::emit(const Gather &gather) {
-  emitNest(gather.extents, [&](llvm::ArrayRef<llvm::Value *> point) {
-    bodies.emitGatherRow(gather, point);
-  });
+  emitParallelNest(gather.extents, 64,
+                   [&](llvm::ArrayRef<llvm::Value *> point) {
+                     bodies.emitGatherRow(gather, point);
+                   });
 }
 
 void ModuleEmitter::emit(const ScatterAddRows &scatter) {
@@ -305,6 +402,16 @@ void ModuleEmitter::emit(const Gemm &gemm) {
        address(gemm.c, {}), builder.getInt32(gemm.ldc)});
 }
 
+void ModuleEmitter::loadBufferPointers(llvm::Value *table) {
+  bufferPointers.clear();
+  for (size_t i = 0; i < program.buffers.size(); ++i) {
+    llvm::Value *slot =
+        builder.CreateConstInBoundsGEP1_64(builder.getPtrTy(), table, i);
+    bufferPointers.push_back(builder.CreateLoad(builder.getPtrTy(), slot,
+                                                "buffer" + llvm::Twine(i)));
+  }
+}
+
 /// `void weft_step(ptr buffers, i64 batch)`: loads the buffer pointers,
 /// then runs the statements.
 void ModuleEmitter::emitStepFunction() {
@@ -319,12 +426,8 @@ void ModuleEmitter::emitStepFunction() {
   batch->setName("batch");
 
   builder.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", function));
-  for (size_t i = 0; i < program.buffers.size(); ++i) {
-    llvm::Value *slot =
-        builder.CreateConstInBoundsGEP1_64(builder.getPtrTy(), buffers, i);
-    bufferPointers.push_back(builder.CreateLoad(builder.getPtrTy(), slot,
-                                                "buffer" + llvm::Twine(i)));
-  }
+  bufferTable = buffers;
+  loadBufferPointers(buffers);
   createAliasScopes();
   emitStatements(program.body);
   builder.CreateRetVoid();
