@@ -21,8 +21,8 @@ int computeThreads();
 // A kernel of generated code: iterations [begin, end) of its outermost loop,
 // given the step function's buffers and batch size and the indices of the
 // time loops around it.
-using WeftKernel = void (*)(void **buffers, int64_t batch,
-                            const int64_t *times, int64_t begin, int64_t end);
+using WeftKernel = void (*)(void **buffers, int64_t batch, const int64_t *times,
+                            int64_t begin, int64_t end);
 
 // Row-major C = alpha op(A) op(B) + beta C, op(X) = X or X^T, as generated
 // code calls it: C is m x n, op(A) m x k, op(B) k x n. Split between the

@@ -251,15 +251,14 @@ void ModuleEmitter::emitParallelNest(
     timesArray = scratch(llvm::ArrayType::get(i64, program.loopCount), "times");
   for (unsigned loop = 0; loop < program.loopCount; ++loop)
     if (timeSteps[loop])
-      builder.CreateStore(timeSteps[loop],
-                          builder.CreateConstInBoundsGEP1_64(i64, timesArray,
-                                                             loop));
+      builder.CreateStore(timeSteps[loop], builder.CreateConstInBoundsGEP1_64(
+                                               i64, timesArray, loop));
 
   auto *kernelType = llvm::FunctionType::get(
       builder.getVoidTy(), {pointer, i64, pointer, i64, i64}, false);
-  auto *kernel = llvm::Function::Create(
-      kernelType, llvm::Function::InternalLinkage,
-      "kernel" + llvm::Twine(kernelCount++), module);
+  auto *kernel =
+      llvm::Function::Create(kernelType, llvm::Function::InternalLinkage,
+                             "kernel" + llvm::Twine(kernelCount++), module);
   kernel->addFnAttr(llvm::Attribute::NoUnwind);
 
   // Emit the kernel with this emitter's state pointing into it.
@@ -298,8 +297,7 @@ void ModuleEmitter::emitParallelNest(
                               {pointer, pointer, i64, pointer, i64, i64},
                               false));
   builder.CreateCall(parallelFor,
-                     {kernel, bufferTable,
-                      batch,
+                     {kernel, bufferTable, batch,
                       timesArray ? timesArray
                                  : llvm::ConstantPointerNull::get(
                                        llvm::PointerType::get(context, 0)),

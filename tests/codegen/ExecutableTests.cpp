@@ -2,6 +2,7 @@
 // printed lowered program and LLVM module, outputs that alias other values,
 // and re-running a step.
 #include "CodegenTestSupport.h"
+#include "runtime/Threads.h"
 
 #include <gmock/gmock.h>
 
@@ -177,6 +178,43 @@ TEST(Executable, EveryOptimisationLevelMatchesTheInterpreter) {
     ASSERT_TRUE(executable) << error;
     expectClose(expected, runCompiled(*executable, 2, data), 1e-12);
   }
+}
+
+/// Kernels big enough to be split between threads (elementwise chains, row
+/// kernels, sums, gathers, products inside and outside a time loop) give
+/// the interpreter's values on two and three threads as on one.
+TEST(Executable, SplitKernelsMatchTheInterpreter) {
+  ir::Function function;
+  ir::Builder b(function, function.body);
+  const int64_t steps = 3, width = 96, vocabulary = 40;
+  Value *xs = b.input("xs", batched({width}, steps));
+  Value *ids = b.input("ids", Type{{8}, true, 0, ir::ElementType::Int});
+  Value *w = b.param("W", {width, width});
+  Value *table = b.param("table", {vocabulary, width});
+  Value *h0 = b.broadcastBatch(b.constant(0.0, {width}), false);
+  ir::Op *scan = b.beginScan(steps, false, {h0}, {xs}, {0}, {});
+  b.setBlock(*scan->body);
+  Value *h = scan->body->arguments[0].get();
+  Value *next = b.unary(OpKind::Tanh, b.binary(OpKind::Add, b.matVec(w, h),
+                                               scan->body->arguments[1].get()));
+  b.finishScan(scan, {next}, {b.softmax(next)});
+  b.setBlock(function.body);
+  Value *rows = b.gather(table, ids);
+  function.outputs.push_back({"probabilities", scan->result(1)});
+  function.outputs.push_back({"rows", b.unary(OpKind::Exp, rows)});
+  function.outputs.push_back(
+      {"loss", b.sumBatch(b.sumAll(b.sumSteps(scan->result(1))), false)});
+  const int64_t batch = 64;
+  RunData data = makeRunData(function, batch, vocabulary);
+  ir::BufferMap expected =
+      ir::evaluate(function, batch, data.params, data.inputs);
+  auto executable = compileOrFail(function, FloatType::F64);
+  ASSERT_TRUE(executable);
+  for (int threads : {1, 2, 3}) {
+    runtime::setComputeThreads(threads);
+    expectClose(expected, runCompiled(*executable, batch, data), 1e-12);
+  }
+  runtime::setComputeThreads(1);
 }
 
 /// A chain of single-use elementwise ops becomes one kernel; a value with
