@@ -53,6 +53,7 @@ private:
   void emitStatements(const std::vector<Statement> &statements);
   void emit(const TimeLoop &loop);
   void emit(const ElementwiseKernel &kernel);
+  void emit(const KernelGroup &group);
   void emit(const Gemm &gemm);
   void emit(const Copy &copy);
   void emit(const Reduce &reduce);
@@ -334,6 +335,14 @@ void ModuleEmitter::emit(const ElementwiseKernel &kernel) {
   emitParallelNest(kernel.extents, reduced,
                    [&](llvm::ArrayRef<llvm::Value *> point) {
                      bodies.emitElementwise(kernel, point);
+                   });
+}
+
+void ModuleEmitter::emit(const KernelGroup &group) {
+  emitParallelNest(group.kernels.front().extents, group.kernels.size(),
+                   [&](llvm::ArrayRef<llvm::Value *> point) {
+                     for (const ElementwiseKernel &kernel : group.kernels)
+                       bodies.emitElementwise(kernel, point);
                    });
 }
 

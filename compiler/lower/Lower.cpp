@@ -367,6 +367,7 @@ std::optional<LoweredProgram> lowerFunction(const ir::Function &function,
       *error = lowering.error;
     return std::nullopt;
   }
+  fuseKernels(lowering.program);
   return std::move(lowering.program);
 }
 

@@ -180,6 +180,7 @@ private:
 
   void print(const TimeLoop &loop);
   void print(const ElementwiseKernel &kernel);
+  void print(const KernelGroup &group);
   void print(const Gemm &gemm);
   void print(const Copy &copy);
   void print(const Reduce &reduce);
@@ -213,6 +214,16 @@ void Printer::print(const ElementwiseKernel &kernel) {
   text += fmt::format("{}elementwise {} {}: {} = {}\n", pad, kernel.label,
                       extentsText(kernel.extents), accessText(kernel.store),
                       exprText(kernel.body));
+}
+
+void Printer::print(const KernelGroup &group) {
+  text += fmt::format("{}group {} {{\n", pad,
+                      extentsText(group.kernels.front().extents));
+  pad += "  ";
+  for (const ElementwiseKernel &kernel : group.kernels)
+    print(kernel);
+  pad.resize(pad.size() - 2);
+  text += pad + "}\n";
 }
 
 void Printer::print(const Gemm &gemm) {

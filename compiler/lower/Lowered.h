@@ -191,6 +191,14 @@ struct ScatterAddRows {
   Access result; ///< The first element of the [rows, width] result.
 };
 
+/// Elementwise kernels over the same points (no reductions), run one after
+/// another at each point of one loop nest: a kernel reads what an earlier
+/// one of the group writes only at the point it is at. Fewer passes over
+/// memory, and one split between threads instead of several.
+struct KernelGroup {
+  std::vector<ElementwiseKernel> kernels;
+};
+
 struct Statement;
 
 /// Runs `body` for t = 0 .. steps - 1, or downwards when `reverse`.
@@ -202,8 +210,8 @@ struct TimeLoop {
 };
 
 struct Statement {
-  std::variant<TimeLoop, ElementwiseKernel, Gemm, Copy, Reduce, RowKernel,
-               Gather, ScatterAddRows>
+  std::variant<TimeLoop, ElementwiseKernel, KernelGroup, Gemm, Copy, Reduce,
+               RowKernel, Gather, ScatterAddRows>
       node;
 };
 
@@ -214,6 +222,10 @@ struct LoweredProgram {
   std::vector<Statement> body;
   int loopCount = 0; ///< Time loops are numbered 0 .. loopCount - 1.
 };
+
+/// Groups runs of consecutive elementwise kernels that may share one loop
+/// nest (FuseKernels.cpp), in every statement list of `program`.
+void fuseKernels(LoweredProgram &program);
 
 /// The stable text form of a lowered program (`--emit=lowered`).
 std::string printLowered(const LoweredProgram &program);

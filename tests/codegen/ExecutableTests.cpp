@@ -240,6 +240,36 @@ TEST(Executable, FusesElementwiseChains) {
        at = lowered.find("elementwise", at + 1))
     ++kernels;
   EXPECT_EQ(kernels, 2u);
+  // The two kernels run over the same points, one after the other at each.
+  EXPECT_THAT(lowered, HasSubstr("group [b, 4] {"));
+}
+
+/// Kernels over the same points share a loop nest only while each reads
+/// what the group wrote at its own point: a value read broadcast, or a
+/// reduction in between, starts a new group. Either way the results are
+/// the interpreter's.
+TEST(Executable, GroupsKernelsOverTheSamePoints) {
+  ir::Function function;
+  function.name = "groups";
+  ir::Builder b(function, function.body);
+  Value *x = b.input("x", batched({6}));
+  Value *shared = b.unary(OpKind::Tanh, x);
+  Value *doubled = b.binary(OpKind::Mul, shared, b.constant(2.0));
+  Value *total = b.sumAll(doubled); // a reduction ends the group
+  Value *scaled = b.binary(OpKind::Mul, shared, total);
+  function.outputs = {{"doubled", doubled},
+                      {"scaled", b.unary(OpKind::Exp, scaled)},
+                      {"shared", shared}};
+  auto executable = compileOrFail(function, FloatType::F64);
+  ASSERT_TRUE(executable);
+  std::string lowered = executable->loweredText();
+  EXPECT_THAT(lowered, HasSubstr("group [b, 6] {"));
+  EXPECT_THAT(lowered, HasSubstr("reduce sum_all"));
+  EXPECT_THAT(lowered, HasSubstr("}\n  reduce sum_all"));
+  EXPECT_THAT(lowered, HasSubstr("\n  elementwise mul+exp"));
+  RunData data = makeRunData(function, 3, 1);
+  expectClose(ir::evaluate(function, 3, data.params, data.inputs),
+              runCompiled(*executable, 3, data), 1e-12);
 }
 
 /// Ids outside the table: the gather gives zeros, the scatter adds nothing
