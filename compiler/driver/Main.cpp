@@ -5,6 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <thread>
+
 #include <cstdio>
 #include <exception>
 
@@ -61,9 +64,11 @@ int main(int argc, char **argv) {
   app.add_option("file", emit.file, "model file, with --emit");
   app.add_option("--set", emit.sizes, "bind a size: NAME=N");
   app.add_flag("--f64", emit.useDouble, "compute in float64");
-  // One thread is fastest for the small products of a recurrent step.
-  int threads = 1;
-  app.add_option("--threads", threads, "threads for matrix products")
+  // Products and kernels are split between the threads of one pool.
+  int threads = std::max(1u, std::thread::hardware_concurrency());
+  app.add_option("--threads", threads,
+                 "threads for matrix products and kernels (default: all "
+                 "cores)")
       ->check(CLI::PositiveNumber);
   int optLevel = 2;
   app.add_option("--opt-level", optLevel,
