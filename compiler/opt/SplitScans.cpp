@@ -38,6 +38,21 @@ bool isEmpty(const CarrySet &set) {
   return true;
 }
 
+using ValueMap = std::map<const ir::Value *, ir::Value *>;
+
+/// Appends a copy of `op` reading the values `mapped` gives for its
+/// operands (values not in it stand for themselves), and maps its results.
+void cloneInto(ir::Builder &builder, const ir::Op &op, ValueMap &mapped) {
+  std::vector<ir::Value *> operands;
+  for (ir::Value *operand : op.operands) {
+    auto found = mapped.find(operand);
+    operands.push_back(found == mapped.end() ? operand : found->second);
+  }
+  ir::Op *clone = ir::cloneOp(builder, op, operands);
+  for (unsigned i = 0; i < op.results.size(); ++i)
+    mapped[op.result(i)] = clone->result(i);
+}
+
 class ScanSplitter {
 public:
   ScanSplitter(ir::Function &function, ir::Op &scan)
@@ -159,7 +174,7 @@ ir::Op *ScanSplitter::buildFirst(ir::Builder &builder) {
                                     scan.sequenceOffsets, captures);
   ir::Block &firstBody = *first->body;
 
-  std::map<const ir::Value *, ir::Value *> mapped;
+  ValueMap mapped;
   unsigned position = 0;
   for (unsigned i = 0; i < carries; ++i)
     if (independent[i])
@@ -176,12 +191,7 @@ ir::Op *ScanSplitter::buildFirst(ir::Builder &builder) {
   for (const auto &op : body.ops) {
     if (!needed.count(op.get()))
       continue;
-    std::vector<ir::Value *> operands;
-    for (ir::Value *operand : op->operands)
-      operands.push_back(map(operand));
-    ir::Op *clone = ir::cloneOp(inner, *op, operands);
-    for (unsigned i = 0; i < op->results.size(); ++i)
-      mapped[op->result(i)] = clone->result(i);
+    cloneInto(inner, *op, mapped);
   }
 
   // Bridges: the first scan's varying values that ops or yields of the
@@ -240,7 +250,7 @@ ir::Op *ScanSplitter::buildSecond(ir::Builder &builder) {
                                      offsets, captures);
   ir::Block &secondBody = *second->body;
 
-  std::map<const ir::Value *, ir::Value *> mapped;
+  ValueMap mapped;
   unsigned position = 0;
   for (unsigned i = 0; i < carries; ++i)
     if (!independent[i])
@@ -266,12 +276,7 @@ ir::Op *ScanSplitter::buildSecond(ir::Builder &builder) {
     bool keep = !needed.count(op.get()) || isEmpty(dependencies(op->result()));
     if (!keep)
       continue;
-    std::vector<ir::Value *> operands;
-    for (ir::Value *operand : op->operands)
-      operands.push_back(map(operand));
-    ir::Op *clone = ir::cloneOp(inner, *op, operands);
-    for (unsigned i = 0; i < op->results.size(); ++i)
-      mapped[op->result(i)] = clone->result(i);
+    cloneInto(inner, *op, mapped);
   }
   std::vector<ir::Value *> next, outputs;
   for (unsigned i = 0; i < carries; ++i)
