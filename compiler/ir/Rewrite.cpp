@@ -134,6 +134,27 @@ Op *cloneOp(Builder &builder, const Op &op, std::vector<Value *> operands) {
   return clone;
 }
 
+unsigned rewriteScans(Function &function,
+                      const std::function<unsigned(Op &scan, Block &before,
+                                                   Block &after)> &rewrite) {
+  unsigned total = 0;
+  auto &ops = function.body.ops;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Op &op = *ops[i];
+    if (op.kind != OpKind::Scan)
+      continue;
+    Block before, after;
+    total += rewrite(op, before, after);
+    size_t added = before.ops.size() + after.ops.size();
+    ops.insert(ops.begin() + i + 1, std::make_move_iterator(after.ops.begin()),
+               std::make_move_iterator(after.ops.end()));
+    ops.insert(ops.begin() + i, std::make_move_iterator(before.ops.begin()),
+               std::make_move_iterator(before.ops.end()));
+    i += added;
+  }
+  return total;
+}
+
 void replaceAllUses(Function &function, const Value *from, Value *to) {
   forEachUseIn(function.body, [&](Value *&value) {
     if (value == from)

@@ -6,6 +6,7 @@
 
 #include "compiler/ir/IR.h"
 
+#include <functional>
 #include <unordered_map>
 
 namespace weft::ir {
@@ -17,6 +18,14 @@ std::unordered_map<const Value *, unsigned> countUses(Function &function);
 /// Appends to `builder`'s block a copy of `op` (not a scan) reading
 /// `operands`: the same kind, attributes, result types and hints.
 Op *cloneOp(Builder &builder, const Op &op, std::vector<Value *> operands);
+
+/// Calls `rewrite(scan, before, after)` for every scan of the top level, in
+/// order; the ops it builds in `before` go just before that scan and those
+/// in `after` just after it (new scans among them are not visited). Returns
+/// the sum of what `rewrite` returns.
+unsigned rewriteScans(Function &function,
+                      const std::function<unsigned(Op &scan, Block &before,
+                                                   Block &after)> &rewrite);
 
 /// Replaces every use of `from` with `to`: operands of ops at any depth,
 /// yields of scan bodies, and the function's outputs.

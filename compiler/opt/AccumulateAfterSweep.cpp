@@ -181,25 +181,16 @@ unsigned SweepAccumulator::run(std::vector<unsigned> &emptied) {
 } // namespace
 
 unsigned accumulateAfterSweep(ir::Function &function) {
-  unsigned total = 0;
+  // The sums over all steps go just after the scan whose stacks they read.
   std::vector<std::pair<ir::Op *, std::vector<unsigned>>> emptiedCarries;
-  auto &ops = function.body.ops;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    ir::Op &op = *ops[i];
-    if (op.kind != OpKind::Scan)
-      continue;
-    // The sums over all steps are built in a block of their own, then
-    // spliced in just after the scan whose stacks they read.
-    ir::Block after;
-    std::vector<unsigned> emptied;
-    total += SweepAccumulator(function, op, after).run(emptied);
-    if (!emptied.empty())
-      emptiedCarries.push_back({&op, emptied});
-    size_t added = after.ops.size();
-    ops.insert(ops.begin() + i + 1, std::make_move_iterator(after.ops.begin()),
-               std::make_move_iterator(after.ops.end()));
-    i += added;
-  }
+  unsigned total = ir::rewriteScans(
+      function, [&](ir::Op &scan, ir::Block &, ir::Block &after) {
+        std::vector<unsigned> emptied;
+        unsigned moved = SweepAccumulator(function, scan, after).run(emptied);
+        if (!emptied.empty())
+          emptiedCarries.push_back({&scan, emptied});
+        return moved;
+      });
   if (total == 0)
     return 0;
   // A carry that accumulates nothing is read only by its own yield once

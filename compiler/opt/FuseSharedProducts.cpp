@@ -116,21 +116,11 @@ unsigned ProductFuser::run() {
 } // namespace
 
 unsigned fuseSharedProducts(ir::Function &function) {
-  unsigned total = 0;
-  auto &ops = function.body.ops;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    ir::Op &op = *ops[i];
-    if (op.kind != OpKind::Scan)
-      continue;
-    // The stacked matrices are built in a block of their own, then spliced
-    // in just before the scan.
-    ir::Block before;
-    total += ProductFuser(function, &op, before).run();
-    size_t added = before.ops.size();
-    ops.insert(ops.begin() + i, std::make_move_iterator(before.ops.begin()),
-               std::make_move_iterator(before.ops.end()));
-    i += added;
-  }
+  // The stacked matrices go just before the scan.
+  unsigned total = ir::rewriteScans(
+      function, [&](ir::Op &scan, ir::Block &before, ir::Block &) {
+        return ProductFuser(function, &scan, before).run();
+      });
   ir::Block unused;
   total += ProductFuser(function, nullptr, unused).run();
   if (total)

@@ -202,24 +202,11 @@ unsigned ScanHoister::run() {
 } // namespace
 
 unsigned hoistStepInvariant(ir::Function &function) {
-  unsigned total = 0;
-  auto &ops = function.body.ops;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    ir::Op &op = *ops[i];
-    if (op.kind != OpKind::Scan || op.reverse)
-      continue;
-    // The stream forms are built in a block of their own, then spliced in
-    // just before the scan that reads them.
-    ir::Block before;
-    ScanHoister hoister(function, op, before);
-    unsigned count = hoister.run();
-    total += count;
-    size_t added = before.ops.size();
-    ops.insert(ops.begin() + i, std::make_move_iterator(before.ops.begin()),
-               std::make_move_iterator(before.ops.end()));
-    i += added;
-  }
-  return total;
+  // The stream forms go just before the scan that reads them.
+  return ir::rewriteScans(
+      function, [&](ir::Op &scan, ir::Block &before, ir::Block &) {
+        return scan.reverse ? 0u : ScanHoister(function, scan, before).run();
+      });
 }
 
 } // namespace weft::opt
