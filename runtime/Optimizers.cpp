@@ -113,14 +113,20 @@ bool Adam<Real>::step(std::span<const TrainedTensor<Real>> tensors,
   const Real secondWeight = static_cast<Real>(1 - options.beta2);
   const Real epsilon = static_cast<Real>(options.epsilon);
   const Real weightDecay = static_cast<Real>(options.weightDecay);
+  const Real shrink =
+      static_cast<Real>(1 - options.learningRate * options.weightDecay);
+  bool coupled = options.weightDecay != 0 && !options.decoupledWeightDecay;
+  bool decoupled = options.weightDecay != 0 && options.decoupledWeightDecay;
 
   for (size_t i = 0; i < tensors.size(); ++i) {
     std::span<Real> value = tensors[i].value, gradient = tensors[i].gradient;
     std::vector<Real> &m = firstMoments[i], &v = secondMoments[i];
     for (size_t k = 0; k < value.size(); ++k) {
       Real g = gradient[k];
-      if (options.weightDecay != 0)
+      if (coupled)
         g = g + weightDecay * value[k];
+      if (decoupled)
+        value[k] = value[k] * shrink;
       m[k] = lerp(m[k], g, firstWeight);
       v[k] = v[k] * beta2 + secondWeight * g * g;
       Real denominator = std::sqrt(v[k]) / correction2Root + epsilon;

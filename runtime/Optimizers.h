@@ -38,6 +38,8 @@ public:
   bool step(std::span<const TrainedTensor<Real>> tensors, std::string *error);
   /// Forgets the momentum buffers.
   void reset() { momentumBuffers.clear(); }
+  /// The learning rate of the next steps (for schedules).
+  void setLearningRate(double rate) { options.learningRate = rate; }
 
 private:
   SgdOptions options;
@@ -51,12 +53,17 @@ struct AdamOptions {
   double beta2 = 0.999;
   double epsilon = 1e-8;
   double weightDecay = 0.0;
+  /// AdamW (torch.optim.AdamW): the weight decay shrinks the parameters,
+  /// p *= 1 - lr * weightDecay, before the update, instead of being added
+  /// to the gradient.
+  bool decoupledWeightDecay = false;
 };
 
 /// torch.optim.Adam: with t counting steps from 1,
 ///   m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,
 ///   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),
-/// evaluated in the same order as PyTorch's single-tensor loop.
+/// evaluated in the same order as PyTorch's single-tensor loop; AdamW
+/// first shrinks p by 1 - lr * weightDecay (decoupledWeightDecay).
 template <typename Real> class Adam {
 public:
   explicit Adam(AdamOptions options = {}) : options(options) {}
@@ -65,6 +72,8 @@ public:
   bool step(std::span<const TrainedTensor<Real>> tensors, std::string *error);
   void reset();
   int64_t stepCount() const { return steps; }
+  /// The learning rate of the next steps (for schedules).
+  void setLearningRate(double rate) { options.learningRate = rate; }
 
 private:
   AdamOptions options;

@@ -52,6 +52,13 @@ struct TrainOptions {
   std::vector<std::string> sizes;
   int64_t batch = 32;
   double learningRate = 2e-3;
+  std::string optimizer = "adam";    ///< sgd, momentum, adam or adamw.
+  double momentum = 0.9;             ///< For `momentum`.
+  double weightDecay = 0;            ///< L2 (sgd, adam) or decoupled (adamw).
+  std::string schedule = "constant"; ///< constant, step or cosine.
+  int64_t warmupSteps = 0;
+  int64_t decayEvery = 1000; ///< `step`: the period.
+  double decayFactor = 0.5;  ///< `step`: the factor per period.
   double clip = 1.0;
   double maxSeconds = 540;
   int64_t evalEvery = 200;

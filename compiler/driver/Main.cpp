@@ -112,8 +112,36 @@ int main(int argc, char **argv) {
   trainApp->add_option("--set", train.sizes, "bind a size: NAME=N");
   trainApp->add_option("--batch", train.batch, "windows per step")
       ->check(CLI::PositiveNumber);
-  trainApp->add_option("--lr", train.learningRate, "Adam's learning rate")
+  trainApp->add_option("--lr", train.learningRate, "base learning rate")
       ->check(CLI::PositiveNumber);
+  trainApp
+      ->add_option("--optimizer", train.optimizer,
+                   "sgd, momentum, adam or adamw (adam)")
+      ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}));
+  trainApp->add_option("--momentum", train.momentum, "momentum's factor (0.9)")
+      ->check(CLI::Range(0.0, 1.0));
+  trainApp
+      ->add_option("--weight-decay", train.weightDecay,
+                   "L2 penalty (sgd, momentum, adam) or decoupled decay "
+                   "(adamw) (0)")
+      ->check(CLI::NonNegativeNumber);
+  trainApp
+      ->add_option("--schedule", train.schedule,
+                   "learning rate: constant, step or cosine (to 0 at the "
+                   "end of --steps, else of --seconds)")
+      ->check(CLI::IsMember({"constant", "step", "cosine"}));
+  trainApp
+      ->add_option("--warmup", train.warmupSteps,
+                   "steps of linear warm-up first (0)")
+      ->check(CLI::NonNegativeNumber);
+  trainApp
+      ->add_option("--decay-every", train.decayEvery,
+                   "`step` schedule: steps per decay (1000)")
+      ->check(CLI::PositiveNumber);
+  trainApp
+      ->add_option("--decay-factor", train.decayFactor,
+                   "`step` schedule: factor per decay (0.5)")
+      ->check(CLI::Range(0.0, 1.0));
   trainApp->add_option("--clip", train.clip, "global gradient-norm limit")
       ->check(CLI::PositiveNumber);
   trainApp

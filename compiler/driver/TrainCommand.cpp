@@ -1,6 +1,7 @@
 // `weft train`: trains a model with one token stream input on text, with
 // truncated backpropagation through time over windows whose recurrent state
-// is carried from one window to the next, Adam and gradient-norm clipping,
+// is carried from one window to the next, an optimiser (SGD, momentum,
+// Adam, AdamW) on a learning-rate schedule, gradient-norm clipping,
 // periodic validation, and a generated sample at the end.
 #include "compiler/driver/Commands.h"
 #include "compiler/driver/Pipeline.h"
@@ -11,6 +12,7 @@
 #include "runtime/Optimizers.h"
 #include "runtime/Progress.h"
 #include "runtime/Sampling.h"
+#include "runtime/Schedules.h"
 #include "runtime/Windows.h"
 
 #include <fmt/format.h>
@@ -20,6 +22,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <variant>
 
 namespace weft::driver {
 
@@ -108,7 +111,7 @@ public:
 
 private:
   void zeroCarriedState(codegen::Instance &instance);
-  double trainStep(const runtime::TokenWindow &window);
+  double trainStep(const runtime::TokenWindow &window, double learningRate);
   std::optional<double> validationLoss(std::string *error);
   std::string sample(std::string *error);
   void copyTokens(const runtime::TokenWindow &window,
@@ -128,7 +131,8 @@ private:
   std::mt19937_64 rng;
   codegen::Instance trainInstance;
   std::vector<runtime::TrainedTensor<float>> tensors;
-  runtime::Adam<float> adam;
+  std::variant<runtime::Sgd<float>, runtime::Adam<float>> optimizer;
+  runtime::Schedule schedule;
   std::optional<runtime::JsonLinesWriter> metrics;
   /// Buffers of the forward program, by batch size, kept between
   /// validations.
@@ -149,9 +153,25 @@ bool Trainer::initializeParams(std::string *error) {
     }
     tensors.push_back({span, std::span<float>(gradient, count)});
   }
-  runtime::AdamOptions adamOptions;
-  adamOptions.learningRate = options.learningRate;
-  adam = runtime::Adam<float>(adamOptions);
+  if (options.optimizer == "sgd" || options.optimizer == "momentum") {
+    runtime::SgdOptions sgd;
+    sgd.learningRate = options.learningRate;
+    sgd.momentum = options.optimizer == "momentum" ? options.momentum : 0;
+    sgd.weightDecay = options.weightDecay;
+    optimizer = runtime::Sgd<float>(sgd);
+  } else {
+    runtime::AdamOptions adam;
+    adam.learningRate = options.learningRate;
+    adam.weightDecay = options.weightDecay;
+    adam.decoupledWeightDecay = options.optimizer == "adamw";
+    optimizer = runtime::Adam<float>(adam);
+  }
+  schedule.kind = runtime::parseScheduleKind(options.schedule)
+                      .value_or(runtime::ScheduleKind::Constant);
+  schedule.baseRate = options.learningRate;
+  schedule.warmupSteps = options.warmupSteps;
+  schedule.every = options.decayEvery;
+  schedule.gamma = options.decayFactor;
   if (!options.metricsPath.empty()) {
     metrics = runtime::JsonLinesWriter::open(options.metricsPath, error);
     if (!metrics)
@@ -202,8 +222,10 @@ codegen::Instance &Trainer::evalInstance(int64_t batch) {
 }
 
 /// One step: forward and backward over a window, the carried state kept
-/// for the next window, the gradients clipped, and Adam's update.
-double Trainer::trainStep(const runtime::TokenWindow &window) {
+/// for the next window, the gradients clipped, and the optimiser's update
+/// at `learningRate`.
+double Trainer::trainStep(const runtime::TokenWindow &window,
+                          double learningRate) {
   if (window.resetState)
     zeroCarriedState(trainInstance);
   copyTokens(window, trainInstance);
@@ -214,7 +236,12 @@ double Trainer::trainStep(const runtime::TokenWindow &window) {
                 trainInstance.elements(input->name) * sizeof(float));
   runtime::clipGradientNorm<float>(tensors, options.clip);
   std::string ignored;
-  adam.step(tensors, &ignored);
+  std::visit(
+      [&](auto &chosen) {
+        chosen.setLearningRate(learningRate);
+        chosen.step(tensors, &ignored);
+      },
+      optimizer);
   return *static_cast<float *>(trainInstance.buffer("loss"));
 }
 
@@ -324,7 +351,11 @@ int Trainer::run() {
     }
     if (last)
       break;
-    trainLoss = trainStep(batcher.next());
+    // The cosine follows the run's end: its steps, else its time.
+    double progress = options.steps && *options.steps > 0
+                          ? double(step) / double(*options.steps)
+                          : elapsed() / options.maxSeconds;
+    trainLoss = trainStep(batcher.next(), schedule.rateAt(step, progress));
     if (!std::isfinite(*trainLoss)) {
       std::fprintf(stderr,
                    "weft: error: the training loss became %f at "

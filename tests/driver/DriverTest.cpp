@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -112,6 +113,52 @@ TEST(TrainData, FolderWithoutText) {
       << std::string("\x00\x01\x02\xff", 4);
   expectDataError(dir.string());
 }
+
+/// `weft train` with each optimiser and schedule: a few steps on generated
+/// text finish with status 0 and write finite losses to the metrics file,
+/// with a validation at every `--eval-every` steps.
+void expectTrainingRuns(const std::string &name, const std::string &flags) {
+  fs::path dir = freshDir("train-" + name);
+  fs::path text = dir / "text.txt";
+  {
+    std::ofstream out(text);
+    for (int line = 0; line < 600; ++line)
+      out << "line " << line % 37 << ": the quick brown fox jumps over "
+          << (line % 3 ? "the lazy dog" : "a sleeping cat") << ".\n";
+  }
+  fs::path metrics = dir / "metrics.jsonl";
+  CommandResult result = runCommand(fmt::format(
+      "'{}' train '{}/examples/char_lm.weft' --data '{}' --steps 6 "
+      "--eval-every 3 --batch 4 --sample 0 --metrics '{}' {}",
+      WEFT_BINARY, WEFT_SOURCE_DIR, text.string(), metrics.string(), flags));
+  ASSERT_EQ(result.status, 0) << result.output;
+  std::ifstream in(metrics);
+  std::string line;
+  int validations = 0, records = 0;
+  while (std::getline(in, line)) {
+    ++records;
+    size_t at = line.find("\"val_loss\":");
+    if (at == std::string::npos)
+      continue;
+    ++validations;
+    double loss = std::stod(line.substr(at + 11));
+    EXPECT_TRUE(std::isfinite(loss) && loss > 0) << line;
+  }
+  EXPECT_EQ(validations, 3) << "steps 0, 3 and 6";
+  EXPECT_GE(records, 3);
+}
+
+TEST(Train, AdamWithCosineScheduleAndWarmup) {
+  expectTrainingRuns("adamw", "--optimizer adamw --weight-decay 0.01 "
+                              "--schedule cosine --warmup 2");
+}
+
+TEST(Train, MomentumWithStepSchedule) {
+  expectTrainingRuns("momentum", "--optimizer momentum --lr 0.3 "
+                                 "--schedule step --decay-every 2");
+}
+
+TEST(Train, PlainSgd) { expectTrainingRuns("sgd", "--optimizer sgd --lr 0.5"); }
 
 TEST(Check, StandardLibraryAndExamplesAreClean) {
   for (const char *folder : {"stdlib", "examples", "tests/conformance"}) {

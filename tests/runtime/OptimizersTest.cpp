@@ -95,6 +95,37 @@ TEST(Adam, WeightDecayAddsToTheGradient) {
   EXPECT_NEAR(value[0], 2.0 - 0.1 / (1 + 1e-8), 1e-15);
 }
 
+TEST(AdamW, DecayShrinksTheParameterBeforeTheUpdate) {
+  // p = 2, g = 0.5: p * (1 - lr * wd) first, then Adam's first step, which
+  // moves by lr * g / (|g| + eps) whatever the decay.
+  std::vector<double> value = {2.0}, gradient = {0.5};
+  Adam<double> adamw(
+      {.learningRate = 0.1, .weightDecay = 0.5, .decoupledWeightDecay = true});
+  ASSERT_TRUE(adamw.step(tensorsOf(value, gradient), nullptr));
+  EXPECT_NEAR(value[0], 2.0 * (1 - 0.1 * 0.5) - 0.1 * 0.5 / (0.5 + 1e-8),
+              1e-15);
+}
+
+TEST(AdamW, WithoutDecayIsAdam) {
+  std::vector<float> a = {1.0f, -2.0f}, b = a, gradient = {0.3f, -0.7f};
+  Adam<float> adam({.learningRate = 0.01});
+  Adam<float> adamw({.learningRate = 0.01, .decoupledWeightDecay = true});
+  for (int step = 0; step < 3; ++step) {
+    ASSERT_TRUE(adam.step(tensorsOf(a, gradient), nullptr));
+    ASSERT_TRUE(adamw.step(tensorsOf(b, gradient), nullptr));
+  }
+  EXPECT_EQ(a, b);
+}
+
+TEST(Optimizers, SetLearningRateTakesEffectAtTheNextStep) {
+  std::vector<double> value = {1.0}, gradient = {2.0};
+  Sgd<double> sgd({.learningRate = 0.1});
+  ASSERT_TRUE(sgd.step(tensorsOf(value, gradient), nullptr));
+  sgd.setLearningRate(0.01);
+  ASSERT_TRUE(sgd.step(tensorsOf(value, gradient), nullptr));
+  EXPECT_NEAR(value[0], 1.0 - 0.1 * 2 - 0.01 * 2, 1e-15);
+}
+
 TEST(Adam, RejectsChangingTensors) {
   std::vector<double> a = {1, 2}, ga = {1, 1}, b = {3}, gb = {1};
   std::vector<TrainedTensor<double>> two = {{a, ga}, {b, gb}};
