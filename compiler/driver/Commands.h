@@ -49,6 +49,8 @@ struct TrainOptions {
   uint64_t seed = 0;
   std::string metricsPath;
   std::string checkpointDir;
+  std::string loadWeights; ///< .npz or .safetensors to start from.
+  std::string saveWeights; ///< .npz or .safetensors written at the end.
   std::vector<std::string> sizes;
   int64_t batch = 32;
   double learningRate = 2e-3;

@@ -84,7 +84,9 @@ int main(int argc, char **argv) {
   CLI::App *runApp = app.add_subcommand(
       "run", "run a model once on .npy arrays; write outputs and gradients");
   runApp->add_option("model", run.model, "model file")->required();
-  runApp->add_option("--params", run.paramsDir, "folder of <param>.npy")
+  runApp
+      ->add_option("--params", run.paramsDir,
+                   "folder of <param>.npy, or an .npz or .safetensors file")
       ->required();
   runApp->add_option("--inputs", run.inputsDir, "folder of <input>.npy")
       ->required();
@@ -112,6 +114,11 @@ int main(int argc, char **argv) {
   trainApp->add_option("--set", train.sizes, "bind a size: NAME=N");
   trainApp->add_option("--batch", train.batch, "windows per step")
       ->check(CLI::PositiveNumber);
+  trainApp->add_option("--load", train.loadWeights,
+                       "start from these weights (.npz or .safetensors)");
+  trainApp->add_option("--save", train.saveWeights,
+                       "write the trained weights here at the end (.npz or "
+                       ".safetensors)");
   trainApp->add_option("--lr", train.learningRate, "base learning rate")
       ->check(CLI::PositiveNumber);
   trainApp

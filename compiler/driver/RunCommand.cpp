@@ -7,6 +7,7 @@
 #include "compiler/driver/Pipeline.h"
 #include "runtime/Npy.h"
 #include "runtime/Optimizers.h"
+#include "runtime/Weights.h"
 
 #include <fmt/format.h>
 
@@ -28,9 +29,24 @@ struct ArraySet {
   std::map<std::string, std::string> paths;
 };
 
-/// Reads every `.npy` file of a folder, by file stem.
+/// Reads every `.npy` file of a folder, by file stem, or every array of an
+/// `.npz` or safetensors file, by name.
 bool readFolder(const std::string &dir, ArraySet &out,
                 DiagnosticEngine &diags) {
+  if (runtime::isWeightsFile(dir)) {
+    std::string problem;
+    std::optional<runtime::NamedArrays> arrays =
+        runtime::readWeights(dir, &problem);
+    if (!arrays) {
+      diags.errorWithoutLocation(problem);
+      return false;
+    }
+    for (auto &[name, array] : *arrays) {
+      out.paths[name] = dir + ":" + name;
+      out.arrays[name] = std::move(array);
+    }
+    return true;
+  }
   std::error_code error;
   if (!fs::is_directory(dir, error)) {
     diags.errorWithoutLocation(fmt::format("`{}` is not a folder", dir));

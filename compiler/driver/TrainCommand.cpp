@@ -13,11 +13,14 @@
 #include "runtime/Progress.h"
 #include "runtime/Sampling.h"
 #include "runtime/Schedules.h"
+#include "runtime/Weights.h"
 #include "runtime/Windows.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -107,6 +110,8 @@ public:
         trainInstance(*trainProgram.executable, options.batch) {}
 
   bool initializeParams(std::string *error);
+  /// Replaces the initial parameters with those of `--load`, if given.
+  bool loadWeights(std::string *error);
   int run();
 
 private:
@@ -118,6 +123,7 @@ private:
                   codegen::Instance &instance);
   void copyParams(codegen::Instance &target);
   bool checkpoint(int64_t step, std::string *error);
+  runtime::NamedArrays parameterArrays();
   codegen::Instance &evalInstance(int64_t batch);
   void report(int64_t step, std::optional<double> trainLoss,
               std::optional<double> val, double elapsed, int64_t characters);
@@ -198,11 +204,7 @@ void Trainer::copyParams(codegen::Instance &target) {
                 trainInstance.elements(param.name) * sizeof(float));
 }
 
-/// Saves every parameter as `<checkpoint>/step-<N>/<name>.npy`, ready for
-/// `weft run --params <checkpoint>/latest`.
-bool Trainer::checkpoint(int64_t step, std::string *error) {
-  if (options.checkpointDir.empty())
-    return true;
+runtime::NamedArrays Trainer::parameterArrays() {
   runtime::NamedArrays arrays;
   for (const sema::ParamInfo &param : trainProgram.info.params) {
     auto *values = static_cast<const float *>(trainInstance.buffer(param.name));
@@ -210,7 +212,49 @@ bool Trainer::checkpoint(int64_t step, std::string *error) {
     arrays.push_back({param.name, runtime::NpyArray::fromFloats(
                                       param.shape, {values, count})});
   }
-  return runtime::writeCheckpoint(options.checkpointDir, step, arrays, error);
+  return arrays;
+}
+
+/// Saves every parameter as `<checkpoint>/step-<N>/<name>.npy`, ready for
+/// `weft run --params <checkpoint>/latest`.
+bool Trainer::checkpoint(int64_t step, std::string *error) {
+  if (options.checkpointDir.empty())
+    return true;
+  return runtime::writeCheckpoint(options.checkpointDir, step,
+                                  parameterArrays(), error);
+}
+
+/// Replaces the initial parameters with those of `--load`: every parameter
+/// must be there, with its shape.
+bool Trainer::loadWeights(std::string *error) {
+  if (options.loadWeights.empty())
+    return true;
+  std::optional<runtime::NamedArrays> arrays =
+      runtime::readWeights(options.loadWeights, error);
+  if (!arrays)
+    return false;
+  for (const sema::ParamInfo &param : trainProgram.info.params) {
+    auto found =
+        std::find_if(arrays->begin(), arrays->end(), [&](const auto &entry) {
+          return entry.first == param.name;
+        });
+    if (found == arrays->end()) {
+      *error = fmt::format("`{}` has no parameter `{}`", options.loadWeights,
+                           param.name);
+      return false;
+    }
+    if (found->second.shape != param.shape) {
+      *error = fmt::format("`{}`: `{}` has shape [{}], and the model's is [{}]",
+                           options.loadWeights, param.name,
+                           fmt::join(found->second.shape, ", "),
+                           fmt::join(param.shape, ", "));
+      return false;
+    }
+    std::vector<float> values = found->second.toFloats();
+    std::memcpy(trainInstance.buffer(param.name), values.data(),
+                values.size() * sizeof(float));
+  }
+  return true;
 }
 
 codegen::Instance &Trainer::evalInstance(int64_t batch) {
@@ -349,8 +393,15 @@ int Trainer::run() {
       report(step, trainLoss, std::nullopt, elapsed(),
              step * options.batch * length);
     }
-    if (last)
+    if (last) {
+      if (!options.saveWeights.empty() &&
+          !runtime::writeWeights(options.saveWeights, parameterArrays(),
+                                 &error)) {
+        std::fprintf(stderr, "weft: error: %s\n", error.c_str());
+        return 1;
+      }
       break;
+    }
     // The cosine follows the run's end: its steps, else its time.
     double progress = options.steps && *options.steps > 0
                           ? double(step) / double(*options.steps)
@@ -420,7 +471,7 @@ int trainCommand(const TrainOptions &options) {
                 "validation loss\n");
   Trainer trainer(options, trainProgram, evalProgram, shape, *corpus,
                   std::move(*batcher));
-  if (!trainer.initializeParams(&error)) {
+  if (!trainer.initializeParams(&error) || !trainer.loadWeights(&error)) {
     std::fprintf(stderr, "weft: error: %s\n", error.c_str());
     return 1;
   }

@@ -158,6 +158,46 @@ TEST(Train, MomentumWithStepSchedule) {
                                  "--schedule step --decay-every 2");
 }
 
+/// The last `val_loss` of a metrics file, as written.
+std::string lastValidation(const fs::path &metrics) {
+  std::ifstream in(metrics);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (size_t at = line.find("\"val_loss\":"); at != std::string::npos)
+      last = line.substr(at + 11, line.find_first_of(",}", at) - at - 11);
+  return last;
+}
+
+/// Weights saved at the end of a run and loaded into a new one give the
+/// same validation loss before any step, in both formats.
+TEST(Train, SavedWeightsLoadBack) {
+  for (std::string extension : {".npz", ".safetensors"}) {
+    fs::path dir = freshDir("weights" + extension.substr(1));
+    fs::path text = dir / "text.txt";
+    {
+      std::ofstream out(text);
+      for (int line = 0; line < 400; ++line)
+        out << "entry " << line % 13 << " reads " << line % 7 << " words.\n";
+    }
+    fs::path weights = dir / ("w" + extension);
+    std::string command = fmt::format(
+        "'{}' train '{}/examples/char_lm.weft' --data '{}' --batch 4 "
+        "--sample 0 --eval-every 4 ",
+        WEFT_BINARY, WEFT_SOURCE_DIR, text.string());
+    CommandResult trained = runCommand(
+        command + fmt::format("--steps 4 --save '{}' --metrics '{}'",
+                              weights.string(), (dir / "a.jsonl").string()));
+    ASSERT_EQ(trained.status, 0) << trained.output;
+    CommandResult loaded = runCommand(
+        command + fmt::format("--steps 0 --load '{}' --metrics '{}'",
+                              weights.string(), (dir / "b.jsonl").string()));
+    ASSERT_EQ(loaded.status, 0) << loaded.output;
+    std::string end = lastValidation(dir / "a.jsonl");
+    EXPECT_FALSE(end.empty());
+    EXPECT_EQ(lastValidation(dir / "b.jsonl"), end) << extension;
+  }
+}
+
 TEST(Train, PlainSgd) { expectTrainingRuns("sgd", "--optimizer sgd --lr 0.5"); }
 
 TEST(Check, StandardLibraryAndExamplesAreClean) {
