@@ -1,6 +1,8 @@
 // Writing checkpoints so that a crash at any moment leaves a whole one.
 #include "runtime/Checkpoint.h"
+
 #include "runtime/Error.h"
+#include "runtime/Weights.h"
 
 #include <fmt/format.h>
 
@@ -30,7 +32,8 @@ void removeOldCheckpoints(const fs::path &dir, size_t keep) {
 } // namespace
 
 bool writeCheckpoint(const std::string &dir, int64_t step,
-                     const NamedArrays &arrays, std::string *error) {
+                     const NamedArrays &arrays, std::string *error,
+                     const NamedArrays *state) {
   std::error_code failure;
   fs::path root(dir);
   fs::create_directories(root, failure);
@@ -46,6 +49,9 @@ bool writeCheckpoint(const std::string &dir, int64_t step,
   for (const auto &[arrayName, array] : arrays)
     if (!writeNpy((partial / (arrayName + ".npy")).string(), array, error))
       return false;
+  if (state && !writeSafetensors((partial / "state.safetensors").string(),
+                                 *state, error))
+    return false;
 
   fs::path complete = root / name;
   fs::remove_all(complete, failure);
@@ -59,6 +65,30 @@ bool writeCheckpoint(const std::string &dir, int64_t step,
     return fail(error, fmt::format("cannot write the checkpoint `{}`: {}",
                                    complete.string(), failure.message()));
   removeOldCheckpoints(root, 2);
+  return true;
+}
+
+bool readLatestCheckpoint(const std::string &dir, NamedArrays &arrays,
+                          NamedArrays &state, std::string *error) {
+  fs::path latest = fs::path(dir) / "latest";
+  std::error_code failure;
+  if (!fs::is_directory(latest, failure))
+    return fail(error, fmt::format("`{}` has no checkpoint to resume from "
+                                   "(no `latest`)",
+                                   dir));
+  for (const auto &entry : fs::directory_iterator(latest, failure)) {
+    if (entry.path().extension() != ".npy")
+      continue;
+    std::optional<NpyArray> array = readNpy(entry.path().string(), error);
+    if (!array)
+      return false;
+    arrays.push_back({entry.path().stem().string(), std::move(*array)});
+  }
+  std::optional<NamedArrays> read =
+      readSafetensors((latest / "state.safetensors").string(), error);
+  if (!read)
+    return false;
+  state = std::move(*read);
   return true;
 }
 

@@ -16,8 +16,16 @@ using NamedArrays = std::vector<std::pair<std::string, NpyArray>>;
 
 /// Writes the arrays into a fresh folder, renames it into place, then
 /// renames a new link over `latest`; each rename is atomic. Keeps the
-/// previous checkpoint too and removes older ones.
+/// previous checkpoint too and removes older ones. `state`, when given, is
+/// what resuming needs besides the parameters (optimiser buffers, carried
+/// state, the step), written beside them as `state.safetensors`.
 bool writeCheckpoint(const std::string &dir, int64_t step,
-                     const NamedArrays &arrays, std::string *error);
+                     const NamedArrays &arrays, std::string *error,
+                     const NamedArrays *state = nullptr);
+
+/// The arrays of `<dir>/latest` (every `.npy` by file stem) and its
+/// `state.safetensors`; an error names what is missing or damaged.
+bool readLatestCheckpoint(const std::string &dir, NamedArrays &arrays,
+                          NamedArrays &state, std::string *error);
 
 } // namespace weft::runtime

@@ -17,6 +17,13 @@ template <typename Real> struct TrainedTensor {
   std::span<Real> gradient;
 };
 
+/// What an optimiser keeps between steps: its step count and buffers (in
+/// the order of the tensors, a group of buffers per kind), for checkpoints.
+template <typename Real> struct OptimizerState {
+  int64_t steps = 0;
+  std::vector<std::vector<Real>> buffers;
+};
+
 /// torch.optim.SGD's options and defaults.
 struct SgdOptions {
   double learningRate = 1e-3;
@@ -40,6 +47,11 @@ public:
   void reset() { momentumBuffers.clear(); }
   /// The learning rate of the next steps (for schedules).
   void setLearningRate(double rate) { options.learningRate = rate; }
+  /// The momentum buffers (none before the first step with momentum).
+  OptimizerState<Real> state() const { return {0, momentumBuffers}; }
+  void restore(OptimizerState<Real> saved) {
+    momentumBuffers = std::move(saved.buffers);
+  }
 
 private:
   SgdOptions options;
@@ -74,6 +86,19 @@ public:
   int64_t stepCount() const { return steps; }
   /// The learning rate of the next steps (for schedules).
   void setLearningRate(double rate) { options.learningRate = rate; }
+  /// The step count, then every first moment, then every second moment.
+  OptimizerState<Real> state() const {
+    OptimizerState<Real> saved{steps, firstMoments};
+    saved.buffers.insert(saved.buffers.end(), secondMoments.begin(),
+                         secondMoments.end());
+    return saved;
+  }
+  void restore(OptimizerState<Real> saved) {
+    steps = saved.steps;
+    size_t half = saved.buffers.size() / 2;
+    firstMoments.assign(saved.buffers.begin(), saved.buffers.begin() + half);
+    secondMoments.assign(saved.buffers.begin() + half, saved.buffers.end());
+  }
 
 private:
   AdamOptions options;

@@ -50,6 +50,7 @@ struct TrainOptions {
   std::string metricsPath;
   std::string checkpointDir;
   std::string loadWeights; ///< .npz or .safetensors to start from.
+  std::string resumeDir;   ///< A --checkpoint folder to continue from.
   std::string saveWeights; ///< .npz or .safetensors written at the end.
   std::vector<std::string> sizes;
   int64_t batch = 32;

@@ -114,6 +114,10 @@ int main(int argc, char **argv) {
   trainApp->add_option("--set", train.sizes, "bind a size: NAME=N");
   trainApp->add_option("--batch", train.batch, "windows per step")
       ->check(CLI::PositiveNumber);
+  trainApp->add_option("--resume", train.resumeDir,
+                       "continue from the latest checkpoint in this folder, "
+                       "as the run that wrote it would have (checkpoints "
+                       "keep going there)");
   trainApp->add_option("--load", train.loadWeights,
                        "start from these weights (.npz or .safetensors)");
   trainApp->add_option("--save", train.saveWeights,

@@ -112,6 +112,7 @@ public:
   bool initializeParams(std::string *error);
   /// Replaces the initial parameters with those of `--load`, if given.
   bool loadWeights(std::string *error);
+  bool resume(std::string *error);
   int run();
 
 private:
@@ -124,6 +125,9 @@ private:
   void copyParams(codegen::Instance &target);
   bool checkpoint(int64_t step, std::string *error);
   runtime::NamedArrays parameterArrays();
+  runtime::NamedArrays trainingState(int64_t step);
+  bool setParams(const runtime::NamedArrays &arrays, const std::string &source,
+                 std::string *error);
   codegen::Instance &evalInstance(int64_t batch);
   void report(int64_t step, std::optional<double> trainLoss,
               std::optional<double> val, double elapsed, int64_t characters);
@@ -139,6 +143,7 @@ private:
   std::vector<runtime::TrainedTensor<float>> tensors;
   std::variant<runtime::Sgd<float>, runtime::Adam<float>> optimizer;
   runtime::Schedule schedule;
+  int64_t startStep = 0; ///< The step a resumed run starts at.
   std::optional<runtime::JsonLinesWriter> metrics;
   /// Buffers of the forward program, by batch size, kept between
   /// validations.
@@ -218,42 +223,128 @@ runtime::NamedArrays Trainer::parameterArrays() {
 /// Saves every parameter as `<checkpoint>/step-<N>/<name>.npy`, ready for
 /// `weft run --params <checkpoint>/latest`.
 bool Trainer::checkpoint(int64_t step, std::string *error) {
-  if (options.checkpointDir.empty())
+  const std::string &dir =
+      options.checkpointDir.empty() ? options.resumeDir : options.checkpointDir;
+  if (dir.empty())
     return true;
-  return runtime::writeCheckpoint(options.checkpointDir, step,
-                                  parameterArrays(), error);
+  runtime::NamedArrays state = trainingState(step);
+  return runtime::writeCheckpoint(dir, step, parameterArrays(), error, &state);
 }
 
 /// Replaces the initial parameters with those of `--load`: every parameter
 /// must be there, with its shape.
+namespace {
+
+const runtime::NpyArray *findArray(const runtime::NamedArrays &arrays,
+                                   const std::string &name) {
+  for (const auto &[arrayName, array] : arrays)
+    if (arrayName == name)
+      return &array;
+  return nullptr;
+}
+
+} // namespace
+
+/// Copies every parameter from `arrays` (read from `source`), which must
+/// hold each with the model's shape.
+bool Trainer::setParams(const runtime::NamedArrays &arrays,
+                        const std::string &source, std::string *error) {
+  for (const sema::ParamInfo &param : trainProgram.info.params) {
+    const runtime::NpyArray *array = findArray(arrays, param.name);
+    if (!array) {
+      *error = fmt::format("`{}` has no parameter `{}`", source, param.name);
+      return false;
+    }
+    if (array->shape != param.shape) {
+      *error = fmt::format("`{}`: `{}` has shape [{}], and the model's is [{}]",
+                           source, param.name, fmt::join(array->shape, ", "),
+                           fmt::join(param.shape, ", "));
+      return false;
+    }
+    std::vector<float> values = array->toFloats();
+    std::memcpy(trainInstance.buffer(param.name), values.data(),
+                values.size() * sizeof(float));
+  }
+  return true;
+}
+
 bool Trainer::loadWeights(std::string *error) {
   if (options.loadWeights.empty())
     return true;
   std::optional<runtime::NamedArrays> arrays =
       runtime::readWeights(options.loadWeights, error);
-  if (!arrays)
-    return false;
-  for (const sema::ParamInfo &param : trainProgram.info.params) {
-    auto found =
-        std::find_if(arrays->begin(), arrays->end(), [&](const auto &entry) {
-          return entry.first == param.name;
-        });
-    if (found == arrays->end()) {
-      *error = fmt::format("`{}` has no parameter `{}`", options.loadWeights,
-                           param.name);
-      return false;
-    }
-    if (found->second.shape != param.shape) {
-      *error = fmt::format("`{}`: `{}` has shape [{}], and the model's is [{}]",
-                           options.loadWeights, param.name,
-                           fmt::join(found->second.shape, ", "),
-                           fmt::join(param.shape, ", "));
-      return false;
-    }
-    std::vector<float> values = found->second.toFloats();
-    std::memcpy(trainInstance.buffer(param.name), values.data(),
-                values.size() * sizeof(float));
+  return arrays && setParams(*arrays, options.loadWeights, error);
+}
+
+/// What resuming needs besides the parameters: the step, the optimiser's
+/// buffers and the recurrent state carried into the next window.
+runtime::NamedArrays Trainer::trainingState(int64_t step) {
+  runtime::NamedArrays state;
+  auto scalar = [](int64_t value) {
+    return runtime::NpyArray::fromInt64s({}, std::span(&value, 1));
+  };
+  runtime::OptimizerState<float> saved =
+      std::visit([](auto &chosen) { return chosen.state(); }, optimizer);
+  state.push_back({"step", scalar(step)});
+  state.push_back({"optimizer.steps", scalar(saved.steps)});
+  for (size_t k = 0; k < saved.buffers.size(); ++k)
+    state.push_back(
+        {fmt::format("optimizer.{}", k),
+         runtime::NpyArray::fromFloats({int64_t(saved.buffers[k].size())},
+                                       saved.buffers[k])});
+  for (const sema::InputInfo *input : shape.carried) {
+    auto *values =
+        static_cast<const float *>(trainInstance.buffer(input->name));
+    size_t count = trainInstance.elements(input->name);
+    state.push_back(
+        {"carry." + input->name,
+         runtime::NpyArray::fromFloats({int64_t(count)}, {values, count})});
   }
+  return state;
+}
+
+/// Continues from `--resume DIR`'s latest checkpoint: its parameters,
+/// optimiser buffers and carried state, and the batcher moved on to its
+/// step. The run then computes what the uninterrupted run would have.
+bool Trainer::resume(std::string *error) {
+  if (options.resumeDir.empty())
+    return true;
+  runtime::NamedArrays arrays, state;
+  if (!runtime::readLatestCheckpoint(options.resumeDir, arrays, state, error) ||
+      !setParams(arrays, options.resumeDir, error))
+    return false;
+  std::string where = options.resumeDir + "/latest/state.safetensors";
+  const runtime::NpyArray *step = findArray(state, "step");
+  const runtime::NpyArray *steps = findArray(state, "optimizer.steps");
+  if (!step || !steps) {
+    *error = fmt::format("`{}` lacks the step or the optimiser's steps", where);
+    return false;
+  }
+  startStep = step->toInt64s().at(0);
+  runtime::OptimizerState<float> saved;
+  saved.steps = steps->toInt64s().at(0);
+  for (size_t k = 0;; ++k) {
+    const runtime::NpyArray *buffer =
+        findArray(state, fmt::format("optimizer.{}", k));
+    if (!buffer)
+      break;
+    saved.buffers.push_back(buffer->toFloats());
+  }
+  std::visit([&](auto &chosen) { chosen.restore(saved); }, optimizer);
+  for (const sema::InputInfo *input : shape.carried) {
+    const runtime::NpyArray *carry = findArray(state, "carry." + input->name);
+    size_t count = trainInstance.elements(input->name);
+    if (!carry || static_cast<size_t>(carry->elementCount()) != count) {
+      *error = fmt::format("`{}` lacks the carried state `{}` of this model",
+                           where, input->name);
+      return false;
+    }
+    std::vector<float> values = carry->toFloats();
+    std::memcpy(trainInstance.buffer(input->name), values.data(),
+                count * sizeof(float));
+  }
+  for (int64_t i = 0; i < startStep; ++i)
+    batcher.next();
   return true;
 }
 
@@ -378,7 +469,7 @@ int Trainer::run() {
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
   std::optional<double> trainLoss;
-  int64_t step = 0;
+  int64_t step = startStep;
   for (;; ++step) {
     bool last = (options.steps && step >= *options.steps) ||
                 elapsed() >= options.maxSeconds;
@@ -471,7 +562,8 @@ int trainCommand(const TrainOptions &options) {
                 "validation loss\n");
   Trainer trainer(options, trainProgram, evalProgram, shape, *corpus,
                   std::move(*batcher));
-  if (!trainer.initializeParams(&error) || !trainer.loadWeights(&error)) {
+  if (!trainer.initializeParams(&error) || !trainer.loadWeights(&error) ||
+      !trainer.resume(&error)) {
     std::fprintf(stderr, "weft: error: %s\n", error.c_str());
     return 1;
   }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <sys/wait.h>
 
@@ -196,6 +197,59 @@ TEST(Train, SavedWeightsLoadBack) {
     EXPECT_FALSE(end.empty());
     EXPECT_EQ(lastValidation(dir / "b.jsonl"), end) << extension;
   }
+}
+
+/// The losses a metrics file records, by step, as written.
+std::map<int64_t, std::string> lossesByStep(const fs::path &metrics) {
+  std::map<int64_t, std::string> losses;
+  std::ifstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t step = line.find("\"step\":");
+    size_t train = line.find("\"train_loss\":");
+    if (step == std::string::npos || train == std::string::npos)
+      continue;
+    losses[std::stoll(line.substr(step + 7))] = line.substr(train);
+  }
+  return losses;
+}
+
+/// A run killed (SIGKILL) in the middle and resumed from its last
+/// checkpoint records the same losses, step for step, as a run that was
+/// never stopped.
+TEST(Train, KilledAndResumedRunMatchesAnUninterruptedOne) {
+  fs::path dir = freshDir("resume");
+  fs::path text = dir / "text.txt";
+  {
+    std::ofstream out(text);
+    for (int line = 0; line < 800; ++line)
+      out << "record " << line % 29 << " of " << line % 11 << " is kept.\n";
+  }
+  std::string command =
+      fmt::format("'{}' train '{}/examples/char_lm.weft' --data '{}' --batch 4 "
+                  "--sample 0 --eval-every 2 --steps 40 --threads 1 ",
+                  WEFT_BINARY, WEFT_SOURCE_DIR, text.string());
+  fs::path checkpoints = dir / "checkpoints";
+  CommandResult killed = runCommand(
+      fmt::format("bash -c '{} --checkpoint {} >/dev/null & pid=$!; "
+                  "while [ ! -e {}/step-000000004 ]; do sleep 0.02; done; "
+                  "kill -9 $pid; wait $pid; exit 0'",
+                  command, checkpoints.string(), checkpoints.string()));
+  ASSERT_EQ(killed.status, 0) << killed.output;
+  CommandResult resumed = runCommand(
+      command + fmt::format("--resume '{}' --metrics '{}'",
+                            checkpoints.string(), (dir / "b.jsonl").string()));
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  CommandResult whole = runCommand(
+      command + fmt::format("--metrics '{}'", (dir / "a.jsonl").string()));
+  ASSERT_EQ(whole.status, 0) << whole.output;
+
+  std::map<int64_t, std::string> expected = lossesByStep(dir / "a.jsonl");
+  std::map<int64_t, std::string> got = lossesByStep(dir / "b.jsonl");
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.rbegin()->first, 40);
+  for (const auto &[step, losses] : got)
+    EXPECT_EQ(losses, expected[step]) << "step " << step;
 }
 
 TEST(Train, PlainSgd) { expectTrainingRuns("sgd", "--optimizer sgd --lr 0.5"); }
