@@ -68,6 +68,14 @@ struct TrainOptions {
   int64_t sampleLength = 300;
   double temperature = 0.8;
 };
+struct PlotOptions {
+  std::vector<std::string> metrics; ///< JSON-lines files of `weft train`.
+  std::string output;               ///< The PNG to write.
+  bool byTime = false;              ///< x is the elapsed time, not the step.
+};
+/// `weft plot METRICS... -o FILE.png`: draws the loss curves.
+int plotCommand(const PlotOptions &options);
+
 /// `weft train`: trains a model on text, printing progress.
 int trainCommand(const TrainOptions &options);
 

@@ -172,6 +172,17 @@ int main(int argc, char **argv) {
                    "sampling temperature; 0 picks the likeliest")
       ->check(CLI::NonNegativeNumber);
 
+  weft::driver::PlotOptions plot;
+  CLI::App *plotApp =
+      app.add_subcommand("plot", "draw the loss curves of metrics files");
+  plotApp->add_option("metrics", plot.metrics, "`weft train --metrics` files")
+      ->required()
+      ->check(CLI::ExistingFile);
+  plotApp->add_option("-o,--output", plot.output, "the PNG to write")
+      ->required();
+  plotApp->add_flag("--time", plot.byTime,
+                    "against the elapsed seconds, not the step");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &error) {
@@ -191,6 +202,8 @@ int main(int argc, char **argv) {
     }
     if (*trainApp)
       return trainCommand(train);
+    if (*plotApp)
+      return plotCommand(plot);
     if (!emit.stage.empty() && !emit.file.empty())
       return emitCommand(emit);
   } catch (const std::exception &error) {

@@ -254,6 +254,38 @@ TEST(Train, KilledAndResumedRunMatchesAnUninterruptedOne) {
 
 TEST(Train, PlainSgd) { expectTrainingRuns("sgd", "--optimizer sgd --lr 0.5"); }
 
+/// `weft plot` draws a PNG from metrics files; a malformed line is a
+/// one-line error naming the file and the line.
+TEST(Plot, WritesAPngAndRejectsMalformedMetrics) {
+  fs::path dir = freshDir("plot");
+  fs::path metrics = dir / "run.jsonl";
+  {
+    std::ofstream out(metrics);
+    for (int step = 0; step <= 100; step += 10)
+      out << fmt::format("{{\"step\":{},\"train_loss\":{}}}\n", step,
+                         4.0 / (1 + step * 0.05));
+    out << "{\"step\":100,\"val_loss\":1.9}\n";
+  }
+  fs::path png = dir / "curves.png";
+  CommandResult drawn = runCommand(fmt::format(
+      "'{}' plot '{}' -o '{}'", WEFT_BINARY, metrics.string(), png.string()));
+  ASSERT_EQ(drawn.status, 0) << drawn.output;
+  std::ifstream image(png, std::ios::binary);
+  char signature[8] = {};
+  image.read(signature, 8);
+  EXPECT_EQ(std::string(signature + 1, 3), "PNG");
+  EXPECT_GT(fs::file_size(png), 2000u);
+
+  fs::path broken = dir / "broken.jsonl";
+  std::ofstream(broken) << "{\"step\":0,\"train_loss\":4}\nnot json\n";
+  CommandResult failed =
+      runCommand(fmt::format("'{}' plot '{}' -o '{}'", WEFT_BINARY,
+                             broken.string(), (dir / "x.png").string()));
+  EXPECT_EQ(failed.status, 1);
+  EXPECT_NE(failed.output.find(broken.string() + "` line 2"), std::string::npos)
+      << failed.output;
+}
+
 TEST(Check, StandardLibraryAndExamplesAreClean) {
   for (const char *folder : {"stdlib", "examples", "tests/conformance"}) {
     for (const auto &entry :
