@@ -112,9 +112,11 @@ public:
   int workers() const { return int(threads.size()); }
 
   /// Runs every part of `job`: part 0 here, the others on the workers.
+  /// Every worker acknowledges the job, even one without a part, so that
+  /// none reads it after it is gone.
   void run(const Job &job) {
     current = &job;
-    pending.store(job.parts - 1, std::memory_order_relaxed);
+    pending.store(int(threads.size()), std::memory_order_relaxed);
     generation.fetch_add(1, std::memory_order_release);
     generation.notify_all();
     job.runPart(job.context, 0);
@@ -130,10 +132,9 @@ private:
       if (stopping.load())
         return;
       const Job &job = *current;
-      if (part < job.parts) {
+      if (part < job.parts)
         job.runPart(job.context, part);
-        pending.fetch_sub(1, std::memory_order_release);
-      }
+      pending.fetch_sub(1, std::memory_order_release);
     }
   }
 
