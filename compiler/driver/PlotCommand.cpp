@@ -76,6 +76,16 @@ int plotCommand(const PlotOptions &options) {
       std::fprintf(stderr, "weft: error: %s\n", error.c_str());
       return 1;
     }
+  std::filesystem::path target(options.output);
+  std::filesystem::path folder =
+      target.has_parent_path() ? target.parent_path() : ".";
+  if (!std::filesystem::is_directory(folder)) {
+    std::fprintf(stderr,
+                 "weft: error: cannot write `%s`: the folder `%s` "
+                 "does not exist\n",
+                 options.output.c_str(), folder.string().c_str());
+    return 1;
+  }
   if (curves.empty()) {
     std::fprintf(stderr, "weft: error: no losses to plot in %s\n",
                  fmt::format("{}", fmt::join(options.metrics, ", ")).c_str());
@@ -100,7 +110,7 @@ int plotCommand(const PlotOptions &options) {
   plsfnam(options.output.c_str());
   plspage(0, 0, 1200, 750, 0, 0);
   plscolbg(255, 255, 255); // colour 0, the background: white
-  plscol0(15, 0, 0, 0);     // colour 15, axes and text: black
+  plscol0(15, 0, 0, 0);    // colour 15, axes and text: black
   plinit();
   plcol0(15);
   plenv(xMin, xMax, yMin - margin, yMax + margin, 0, 2);

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <variant>
 
@@ -269,6 +270,24 @@ bool Trainer::setParams(const runtime::NamedArrays &arrays,
 }
 
 bool Trainer::loadWeights(std::string *error) {
+  // A `--save` that cannot be written fails now, not after the training.
+  if (!options.saveWeights.empty()) {
+    std::filesystem::path target(options.saveWeights);
+    std::filesystem::path folder = target.has_parent_path()
+                                       ? target.parent_path()
+                                       : std::filesystem::path(".");
+    if (!runtime::isWeightsFile(options.saveWeights)) {
+      *error = fmt::format("`--save {}`: weights files end in .npz or "
+                           ".safetensors",
+                           options.saveWeights);
+      return false;
+    }
+    if (!std::filesystem::is_directory(folder)) {
+      *error = fmt::format("`--save {}`: the folder `{}` does not exist",
+                           options.saveWeights, folder.string());
+      return false;
+    }
+  }
   if (options.loadWeights.empty())
     return true;
   std::optional<runtime::NamedArrays> arrays =

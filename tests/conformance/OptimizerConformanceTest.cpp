@@ -176,7 +176,7 @@ TEST_P(OptimizerConformance, StepsMatchReference) {
   // The manifest's outputs: losses, after_<param> for every parameter,
   // and for the SGD case grad_norms and clip_coefs.
   int compared = 0;
-  for (const std::string &name : manifest["outputs"]) {
+  for (const std::string name : manifest["outputs"]) {
     EXPECT_TRUE(allClose(dir / "expected" / (name + ".npy"),
                          outputs / (name + ".npy"), rtol, atol))
         << name;
@@ -216,7 +216,7 @@ TEST_P(OptimizerConformance, PlainRunGivesTheFirstLossAndGradients) {
   double rtol = tolerance["rtol"], atol = tolerance["atol"];
   EXPECT_TRUE(allClose(dir / "expected" / "loss.npy", outputs / "loss.npy",
                        rtol, atol));
-  for (const std::string &param : manifest["params"]) {
+  for (const std::string param : manifest["params"]) {
     std::string file = "grad_" + param + ".npy";
     EXPECT_TRUE(allClose(dir / "expected" / file, grads / file, rtol, atol));
   }
