@@ -463,9 +463,11 @@ void Trainer::report(int64_t step, std::optional<double> trainLoss,
   progress.charactersPerSecond = elapsed > 0 ? characters / elapsed : 0;
   // The time left is the time limit's, or the steps' when they end first.
   double remaining = options.maxSeconds - elapsed;
-  if (options.steps && step > 0)
-    remaining = std::min(remaining, elapsed / step * (*options.steps - step));
-  if (!options.steps || step > 0)
+  int64_t taken = step - startStep; // this run's steps, after a resume too
+  if (options.steps && taken > 0)
+    remaining = std::min(remaining, elapsed / double(taken) *
+                                        double(*options.steps - step));
+  if (!options.steps || taken > 0)
     progress.remainingSeconds = std::max(0.0, remaining);
   std::printf("%s\n", runtime::formatProgress(progress).c_str());
   std::fflush(stdout);
@@ -494,14 +496,15 @@ int Trainer::run() {
                 elapsed() >= options.maxSeconds;
     if (step % options.evalEvery == 0 || last) {
       std::optional<double> val = validationLoss(&error);
-      report(step, trainLoss, val, elapsed(), step * options.batch * length);
+      report(step, trainLoss, val, elapsed(),
+             (step - startStep) * options.batch * length);
       if (!checkpoint(step, &error)) {
         std::fprintf(stderr, "weft: error: %s\n", error.c_str());
         return 1;
       }
     } else if (step % 50 == 0) {
       report(step, trainLoss, std::nullopt, elapsed(),
-             step * options.batch * length);
+             (step - startStep) * options.batch * length);
     }
     if (last) {
       if (!options.saveWeights.empty() &&
