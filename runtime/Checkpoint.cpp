@@ -68,6 +68,25 @@ bool writeCheckpoint(const std::string &dir, int64_t step,
   return true;
 }
 
+std::optional<NamedArrays> readNpyFolder(const std::string &dir,
+                                         std::string *error) {
+  std::error_code failure;
+  if (!fs::is_directory(dir, failure)) {
+    fail(error, fmt::format("`{}` is not a folder", dir));
+    return std::nullopt;
+  }
+  NamedArrays arrays;
+  for (const auto &entry : fs::directory_iterator(dir, failure)) {
+    if (entry.path().extension() != ".npy")
+      continue;
+    std::optional<NpyArray> array = readNpy(entry.path().string(), error);
+    if (!array)
+      return std::nullopt;
+    arrays.push_back({entry.path().stem().string(), std::move(*array)});
+  }
+  return arrays;
+}
+
 bool readLatestCheckpoint(const std::string &dir, NamedArrays &arrays,
                           NamedArrays &state, std::string *error) {
   fs::path latest = fs::path(dir) / "latest";
@@ -76,14 +95,10 @@ bool readLatestCheckpoint(const std::string &dir, NamedArrays &arrays,
     return fail(error, fmt::format("`{}` has no checkpoint to resume from "
                                    "(no `latest`)",
                                    dir));
-  for (const auto &entry : fs::directory_iterator(latest, failure)) {
-    if (entry.path().extension() != ".npy")
-      continue;
-    std::optional<NpyArray> array = readNpy(entry.path().string(), error);
-    if (!array)
-      return false;
-    arrays.push_back({entry.path().stem().string(), std::move(*array)});
-  }
+  std::optional<NamedArrays> parameters = readNpyFolder(latest.string(), error);
+  if (!parameters)
+    return false;
+  arrays = std::move(*parameters);
   std::optional<NamedArrays> read =
       readSafetensors((latest / "state.safetensors").string(), error);
   if (!read)

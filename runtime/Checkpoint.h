@@ -6,6 +6,7 @@
 #include "runtime/Npy.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,11 @@
 namespace weft::runtime {
 
 using NamedArrays = std::vector<std::pair<std::string, NpyArray>>;
+
+/// Every `.npy` file of a folder, by file stem; an error names the folder
+/// or the file.
+std::optional<NamedArrays> readNpyFolder(const std::string &dir,
+                                         std::string *error);
 
 /// Writes the arrays into a fresh folder, renames it into place, then
 /// renames a new link over `latest`; each rename is atomic. Keeps the

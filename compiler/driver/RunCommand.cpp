@@ -33,38 +33,19 @@ struct ArraySet {
 /// `.npz` or safetensors file, by name.
 bool readFolder(const std::string &dir, ArraySet &out,
                 DiagnosticEngine &diags) {
-  if (runtime::isWeightsFile(dir)) {
-    std::string problem;
-    std::optional<runtime::NamedArrays> arrays =
-        runtime::readWeights(dir, &problem);
-    if (!arrays) {
-      diags.errorWithoutLocation(problem);
-      return false;
-    }
-    for (auto &[name, array] : *arrays) {
-      out.paths[name] = dir + ":" + name;
-      out.arrays[name] = std::move(array);
-    }
-    return true;
-  }
-  std::error_code error;
-  if (!fs::is_directory(dir, error)) {
-    diags.errorWithoutLocation(fmt::format("`{}` is not a folder", dir));
+  bool isFile = runtime::isWeightsFile(dir);
+  std::string problem;
+  std::optional<runtime::NamedArrays> arrays =
+      isFile ? runtime::readWeights(dir, &problem)
+             : runtime::readNpyFolder(dir, &problem);
+  if (!arrays) {
+    diags.errorWithoutLocation(problem);
     return false;
   }
-  for (const auto &entry : fs::directory_iterator(dir, error)) {
-    if (entry.path().extension() != ".npy")
-      continue;
-    std::string problem;
-    std::optional<NpyArray> array =
-        runtime::readNpy(entry.path().string(), &problem);
-    if (!array) {
-      diags.errorWithoutLocation(problem);
-      return false;
-    }
-    std::string name = entry.path().stem().string();
-    out.arrays[name] = std::move(*array);
-    out.paths[name] = entry.path().string();
+  for (auto &[name, array] : *arrays) {
+    out.paths[name] =
+        isFile ? dir + ":" + name : (fs::path(dir) / (name + ".npy")).string();
+    out.arrays[name] = std::move(array);
   }
   return true;
 }
