@@ -73,6 +73,9 @@ std::unique_ptr<Executable> Executable::compile(const ir::Function &function,
 const std::vector<BufferSpec> &Executable::buffers() const {
   return impl->buffers;
 }
+size_t Executable::floatBytes() const {
+  return impl->options.floatType == FloatType::F32 ? 4 : 8;
+}
 const CompileOptions &Executable::options() const { return impl->options; }
 std::string Executable::loweredText() const { return impl->loweredText; }
 std::string Executable::llvmText() const { return impl->llvmText; }
@@ -84,39 +87,23 @@ void Executable::run(void **buffers, int64_t batch) const {
   impl->code->entry()(buffers, batch);
 }
 
-//===----------------------------------------------------------------------===//
-// Instance
-//===----------------------------------------------------------------------===//
-
-Instance::Instance(const Executable &executable, int64_t batch)
-    : executable(executable), batchSize(batch) {
-  size_t floatBytes = executable.options().floatType == FloatType::F32 ? 4 : 8;
-  for (const BufferSpec &spec : executable.buffers()) {
-    size_t bytes = spec.elements(batch) * (spec.isInt ? 8 : floatBytes);
-    // At least one word, so that every buffer has a distinct address.
-    storage.emplace_back(std::max<size_t>(1, (bytes + 7) / 8), 0);
-    pointers.push_back(storage.back().data());
+std::optional<ObjectCode> compileObject(const ir::Function &function,
+                                        const CompileOptions &options,
+                                        const std::string &entry,
+                                        const ObjectStrings &strings,
+                                        std::string *error) {
+  std::string message;
+  std::optional<lower::LoweredProgram> program =
+      lower::lowerFunction(function, &message);
+  ObjectCode code;
+  if (program) {
+    code.buffers = bufferSpecs(*program);
+    if (compileObjectFile(*program, options, entry, strings(code.buffers),
+                          code.bytes, message))
+      return code;
   }
+  *error = message;
+  return std::nullopt;
 }
-
-int Instance::find(const std::string &name) const {
-  const std::vector<BufferSpec> &specs = executable.buffers();
-  for (size_t i = 0; i < specs.size(); ++i)
-    if (specs[i].role != BufferRole::Temp && specs[i].name == name)
-      return static_cast<int>(i);
-  return -1;
-}
-
-void *Instance::buffer(const std::string &name) {
-  int index = find(name);
-  return index < 0 ? nullptr : pointers[index];
-}
-
-int64_t Instance::elements(const std::string &name) const {
-  int index = find(name);
-  return index < 0 ? -1 : executable.buffers()[index].elements(batchSize);
-}
-
-void Instance::run() { executable.run(pointers.data(), batchSize); }
 
 } // namespace weft::codegen

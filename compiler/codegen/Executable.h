@@ -4,10 +4,14 @@
 #pragma once
 
 #include "compiler/ir/IR.h"
+#include "runtime/Program.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace weft::codegen {
@@ -22,34 +26,24 @@ struct CompileOptions {
   bool keepOptimisedLlvm = false;
 };
 
-enum class BufferRole { Param, Input, Output, Temp };
-
-/// One buffer the generated code reads or writes.
-struct BufferSpec {
-  std::string name; ///< Param, input or output name; a label for temps.
-  BufferRole role;
-  bool isInt; ///< int64 elements; else the program's float type.
-  int64_t fixedElements;
-  int64_t elementsPerExample;
-
-  int64_t elements(int64_t batch) const {
-    return fixedElements + elementsPerExample * batch;
-  }
-};
+using runtime::BufferRole;
+using runtime::BufferSpec;
+using runtime::Instance;
 
 /// A JIT-compiled program. Its `run` reads the params and inputs, writes
 /// the outputs and uses the temps as scratch; it relies on no buffer's
 /// previous contents, so running it twice gives the same results.
-class Executable {
+class Executable final : public runtime::Program {
 public:
   /// Lowers and JIT-compiles `function`. Returns null and sets `error` on
   /// failure.
   static std::unique_ptr<Executable> compile(const ir::Function &function,
                                              const CompileOptions &options,
                                              std::string *error);
-  ~Executable();
+  ~Executable() override;
 
-  const std::vector<BufferSpec> &buffers() const;
+  const std::vector<BufferSpec> &buffers() const override;
+  size_t floatBytes() const override;
   const CompileOptions &options() const;
   /// The lowered program, printed (`--emit=lowered`).
   std::string loweredText() const;
@@ -58,10 +52,7 @@ public:
   /// The LLVM module after optimisation, as the JIT compiles it; empty
   /// unless the options asked to keep it.
   std::string optimisedLlvmText() const;
-  /// Runs the step: `buffers` holds one pointer per buffer, in the order of
-  /// `buffers()`, each with at least `elements(batch)` elements. No two
-  /// buffers may overlap: the generated code assumes they do not.
-  void run(void **buffers, int64_t batch) const;
+  void run(void **buffers, int64_t batch) const override;
 
   struct Impl;
 
@@ -70,27 +61,26 @@ private:
   std::unique_ptr<Impl> impl;
 };
 
-/// Owns zeroed buffers for one batch size and finds them by name.
-class Instance {
-public:
-  Instance(const Executable &executable, int64_t batch);
-
-  /// A param by its name, an input by its name or an output by its name
-  /// (`loss`, `grad_W`); null if there is none.
-  void *buffer(const std::string &name);
-  /// Elements of the named buffer; -1 if there is none.
-  int64_t elements(const std::string &name) const;
-  int64_t batch() const { return batchSize; }
-  /// Runs the executable on these buffers.
-  void run();
-
-private:
-  int find(const std::string &name) const;
-
-  const Executable &executable;
-  int64_t batchSize;
-  std::vector<std::vector<uint64_t>> storage; ///< 8-byte aligned elements.
-  std::vector<void *> pointers;
+/// Machine code to link into another program (`weft build`).
+struct ObjectCode {
+  std::string bytes; ///< A relocatable object file for the host CPU.
+  std::vector<BufferSpec> buffers;
 };
+
+/// Names and texts of NUL-terminated `const char NAME[]` to define beside
+/// the code, made from the compiled program's buffer table.
+using ObjectStrings =
+    std::function<std::vector<std::pair<std::string, std::string>>(
+        const std::vector<BufferSpec> &buffers)>;
+
+/// Lowers and compiles `function` into an object file defining
+/// `void <entry>(void **buffers, int64_t batch)`, the step that an
+/// Executable of the same function runs, and the strings that `strings`
+/// makes. Returns nullopt and sets `error` on failure.
+std::optional<ObjectCode> compileObject(const ir::Function &function,
+                                        const CompileOptions &options,
+                                        const std::string &entry,
+                                        const ObjectStrings &strings,
+                                        std::string *error);
 
 } // namespace weft::codegen

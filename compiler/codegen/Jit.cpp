@@ -11,11 +11,13 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
 
 #include <cmath>
 #include <mutex>
@@ -150,22 +152,94 @@ emitVerifiedModule(const lower::LoweredProgram &program,
   return module;
 }
 
+/// The host CPU with every feature it has, for the JIT or, with
+/// position-independent code, for an object file that a linker puts into an
+/// executable.
+llvm::Expected<llvm::orc::JITTargetMachineBuilder>
+hostMachine(int optLevel, bool forObjectFile) {
+  initialiseNativeTarget();
+  auto machine = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machine)
+    return machine.takeError();
+  machine->setCodeGenOptLevel(optLevel <= 0
+                                  ? llvm::CodeGenOptLevel::None
+                                  : llvm::CodeGenOptLevel::Aggressive);
+  if (forObjectFile)
+    machine->setRelocationModel(llvm::Reloc::PIC_);
+  return machine;
+}
+
+/// The target machine for object files; null after setting `error`.
+std::unique_ptr<llvm::TargetMachine> objectTargetMachine(int optLevel,
+                                                         std::string &error) {
+  auto machine = hostMachine(optLevel, true);
+  if (!machine) {
+    error = llvm::toString(machine.takeError());
+    return nullptr;
+  }
+  auto target = machine->createTargetMachine();
+  if (!target) {
+    error = llvm::toString(target.takeError());
+    return nullptr;
+  }
+  return std::move(*target);
+}
+
+/// Runs the target's code generator over `module` into an object file.
+bool emitObject(llvm::Module &module, llvm::TargetMachine &target,
+                std::string &objectBytes, std::string &error) {
+  llvm::SmallVector<char, 0> bytes;
+  llvm::raw_svector_ostream stream(bytes);
+  llvm::legacy::PassManager codeGenerator;
+  if (target.addPassesToEmitFile(codeGenerator, stream, nullptr,
+                                 llvm::CodeGenFileType::ObjectFile)) {
+    error = "LLVM cannot emit object files for this host";
+    return false;
+  }
+  codeGenerator.run(module);
+  objectBytes.assign(bytes.begin(), bytes.end());
+  return true;
+}
+
 } // namespace
+
+bool compileObjectFile(
+    const lower::LoweredProgram &program, const CompileOptions &options,
+    const std::string &entry,
+    const std::vector<std::pair<std::string, std::string>> &strings,
+    std::string &objectBytes, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> target =
+      objectTargetMachine(options.optLevel, error);
+  if (!target)
+    return false;
+  llvm::LLVMContext context;
+  std::string llvmText;
+  std::unique_ptr<llvm::Module> module =
+      emitVerifiedModule(program, options, *target, context, llvmText, error);
+  if (!module)
+    return false;
+  module->getFunction(stepFunctionName)->setName(entry);
+  for (const auto &[name, text] : strings) {
+    llvm::Constant *value =
+        llvm::ConstantDataArray::getString(context, text, true);
+    new llvm::GlobalVariable(*module, value->getType(), true,
+                             llvm::GlobalValue::ExternalLinkage, value, name);
+  }
+  preferWideVectors(*module, *target);
+  optimise(*module, *target, options.optLevel);
+  return emitObject(*module, *target, objectBytes, error);
+}
 
 std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
                                           const CompileOptions &options,
                                           std::string &llvmText,
                                           std::string &optimisedLlvmText,
                                           std::string &error) {
-  initialiseNativeTarget();
-  auto machine = llvm::orc::JITTargetMachineBuilder::detectHost();
+  auto machine = hostMachine(options.optLevel, false);
   if (!machine) {
     error = llvm::toString(machine.takeError());
     return nullptr;
   }
-  machine->setCodeGenOptLevel(options.optLevel <= 0
-                                  ? llvm::CodeGenOptLevel::None
-                                  : llvm::CodeGenOptLevel::Aggressive);
   auto target = machine->createTargetMachine();
   if (!target) {
     error = llvm::toString(target.takeError());

@@ -9,11 +9,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace weft::codegen {
 
-/// The generated entry point.
-using StepFunction = void (*)(void **buffers, int64_t batch);
+using runtime::StepFunction;
 
 /// JIT-compiled code; the code lives as long as this object.
 class JitModule {
@@ -31,5 +32,15 @@ std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
                                           std::string &llvmText,
                                           std::string &optimisedLlvmText,
                                           std::string &error);
+
+/// Emits, optimises and compiles `program` for the host CPU into a
+/// relocatable object file whose entry point is named `entry`, and which
+/// defines each (name, text) of `strings` as a NUL-terminated
+/// `const char name[]`. Returns false and sets `error` on failure.
+bool compileObjectFile(
+    const lower::LoweredProgram &program, const CompileOptions &options,
+    const std::string &entry,
+    const std::vector<std::pair<std::string, std::string>> &strings,
+    std::string &objectBytes, std::string &error);
 
 } // namespace weft::codegen

@@ -1,6 +1,8 @@
 // The `weft` subcommands. Each returns the process exit status.
 #pragma once
 
+#include "runtime/TrainOptions.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,30 +46,21 @@ int runCommand(const RunOptions &options);
 
 struct TrainOptions {
   std::string model;
-  std::string data;
-  std::optional<int64_t> steps;
-  uint64_t seed = 0;
-  std::string metricsPath;
-  std::string checkpointDir;
-  std::string loadWeights; ///< .npz or .safetensors to start from.
-  std::string resumeDir;   ///< A --checkpoint folder to continue from.
-  std::string saveWeights; ///< .npz or .safetensors written at the end.
   std::vector<std::string> sizes;
-  int64_t batch = 32;
-  double learningRate = 2e-3;
-  std::string optimizer = "adam";    ///< sgd, momentum, adam or adamw.
-  double momentum = 0.9;             ///< For `momentum`.
-  double weightDecay = 0;            ///< L2 (sgd, adam) or decoupled (adamw).
-  std::string schedule = "constant"; ///< constant, step or cosine.
-  int64_t warmupSteps = 0;
-  int64_t decayEvery = 1000; ///< `step`: the period.
-  double decayFactor = 0.5;  ///< `step`: the factor per period.
-  double clip = 1.0;
-  double maxSeconds = 540;
-  int64_t evalEvery = 200;
-  int64_t sampleLength = 300;
-  double temperature = 0.8;
+  runtime::TrainOptions training;
 };
+struct BuildOptions {
+  std::string model;
+  std::vector<std::string> sizes;
+  bool train = false; ///< A standalone trainer.
+  std::string emit;   ///< obj or header, for embedding the forward pass.
+  std::string output; ///< The executable, object or header to write.
+  std::string data;   ///< The text whose distinct bytes bind `token(V)`.
+  std::string prefix; ///< The C names' prefix; the model's name by default.
+};
+/// `weft build MODEL --train -o NAME` or `--emit=obj|header -o FILE`.
+int buildCommand(const BuildOptions &options);
+
 struct PlotOptions {
   std::vector<std::string> metrics; ///< JSON-lines files of `weft train`.
   std::string output;               ///< The PNG to write.

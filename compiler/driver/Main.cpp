@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <thread>
 
 #include <cstdio>
@@ -47,6 +48,24 @@ void addOptimizerStepOptions(CLI::App &runApp,
       ->check(CLI::PositiveNumber)
       ->needs(optimizer);
 }
+
+/// Accepts a C identifier: `weft build --prefix` names C functions.
+const CLI::Validator cIdentifier(
+    [](std::string &text) -> std::string {
+      auto isStart = [](char c) {
+        return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+      };
+      bool valid =
+          !text.empty() && isStart(text[0]) &&
+          std::all_of(text.begin(), text.end(), [&](char c) {
+            return isStart(c) || std::isdigit(static_cast<unsigned char>(c));
+          });
+      return valid ? std::string()
+                   : "`" + text +
+                         "` is not a C identifier (letters, digits "
+                         "and `_`, not starting with a digit)";
+    },
+    "C_NAME");
 
 } // namespace
 
@@ -102,75 +121,36 @@ int main(int argc, char **argv) {
   TrainOptions train;
   CLI::App *trainApp = app.add_subcommand("train", "train a model on text");
   trainApp->add_option("model", train.model, "model file")->required();
-  trainApp->add_option("--data", train.data, "a text file or a folder")
-      ->required();
-  trainApp->add_option("--steps", train.steps, "stop after this many steps")
-      ->check(CLI::NonNegativeNumber);
-  trainApp->add_option("--seed", train.seed, "random seed");
-  trainApp->add_option("--metrics", train.metricsPath,
-                       "write one JSON object per line here");
-  trainApp->add_option("--checkpoint", train.checkpointDir,
-                       "write the parameters here at every validation");
   trainApp->add_option("--set", train.sizes, "bind a size: NAME=N");
-  trainApp->add_option("--batch", train.batch, "windows per step")
-      ->check(CLI::PositiveNumber);
-  trainApp->add_option("--resume", train.resumeDir,
-                       "continue from the latest checkpoint in this folder, "
-                       "as the run that wrote it would have (checkpoints "
-                       "keep going there)");
-  trainApp->add_option("--load", train.loadWeights,
-                       "start from these weights (.npz or .safetensors)");
-  trainApp->add_option("--save", train.saveWeights,
-                       "write the trained weights here at the end (.npz or "
-                       ".safetensors)");
-  trainApp->add_option("--lr", train.learningRate, "base learning rate")
-      ->check(CLI::PositiveNumber);
-  trainApp
-      ->add_option("--optimizer", train.optimizer,
-                   "sgd, momentum, adam or adamw (adam)")
-      ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}));
-  trainApp->add_option("--momentum", train.momentum, "momentum's factor (0.9)")
-      ->check(CLI::Range(0.0, 1.0));
-  trainApp
-      ->add_option("--weight-decay", train.weightDecay,
-                   "L2 penalty (sgd, momentum, adam) or decoupled decay "
-                   "(adamw) (0)")
-      ->check(CLI::NonNegativeNumber);
-  trainApp
-      ->add_option("--schedule", train.schedule,
-                   "learning rate: constant, step or cosine (to 0 at the "
-                   "end of --steps, else of --seconds)")
-      ->check(CLI::IsMember({"constant", "step", "cosine"}));
-  trainApp
-      ->add_option("--warmup", train.warmupSteps,
-                   "steps of linear warm-up first (0)")
-      ->check(CLI::NonNegativeNumber);
-  trainApp
-      ->add_option("--decay-every", train.decayEvery,
-                   "`step` schedule: steps per decay (1000)")
-      ->check(CLI::PositiveNumber);
-  trainApp
-      ->add_option("--decay-factor", train.decayFactor,
-                   "`step` schedule: factor per decay (0.5)")
-      ->check(CLI::Range(0.0, 1.0));
-  trainApp->add_option("--clip", train.clip, "global gradient-norm limit")
-      ->check(CLI::PositiveNumber);
-  trainApp
-      ->add_option("--seconds", train.maxSeconds,
-                   "stop after this much training time")
-      ->check(CLI::PositiveNumber);
-  trainApp
-      ->add_option("--eval-every", train.evalEvery,
-                   "validate every this many steps")
-      ->check(CLI::PositiveNumber);
-  trainApp
-      ->add_option("--sample", train.sampleLength,
-                   "characters of text to generate at the end")
-      ->check(CLI::NonNegativeNumber);
-  trainApp
-      ->add_option("--temperature", train.temperature,
-                   "sampling temperature; 0 picks the likeliest")
-      ->check(CLI::NonNegativeNumber);
+  weft::runtime::addTrainOptions(*trainApp, train.training);
+
+  BuildOptions build;
+  CLI::App *buildApp = app.add_subcommand(
+      "build", "compile a model ahead of time: a standalone trainer, or an "
+               "object file and C header to embed");
+  buildApp->add_option("model", build.model, "model file")->required();
+  CLI::Option *buildTrain = buildApp->add_flag(
+      "--train", build.train,
+      "write an executable that trains the model, with `weft train`'s "
+      "options");
+  CLI::Option *buildEmit =
+      buildApp
+          ->add_option("--emit", build.emit,
+                       "obj: the forward pass as an object file; header: "
+                       "its C header")
+          ->check(CLI::IsMember({"obj", "header"}));
+  buildTrain->excludes(buildEmit);
+  buildApp->add_option("-o,--output", build.output, "the file to write")
+      ->required();
+  buildApp->add_option("--set", build.sizes, "bind a size: NAME=N");
+  buildApp->add_option("--data", build.data,
+                       "size the vocabulary to the distinct bytes of this text "
+                       "(or folder)");
+  buildApp
+      ->add_option("--prefix", build.prefix,
+                   "C names' prefix (default: the model's name in lower "
+                   "case)")
+      ->check(cIdentifier);
 
   weft::driver::PlotOptions plot;
   CLI::App *plotApp =
@@ -202,6 +182,8 @@ int main(int argc, char **argv) {
     }
     if (*trainApp)
       return trainCommand(train);
+    if (*buildApp)
+      return buildCommand(build);
     if (*plotApp)
       return plotCommand(plot);
     if (!emit.stage.empty() && !emit.file.empty())

@@ -132,15 +132,16 @@ bool Compilation::build(bool withGradients) {
 
 namespace {
 /// How hard LLVM optimises, for every compilation of this process.
-int optimizationLevel = codegen::CompileOptions().optLevel;
+int chosenOptimizationLevel = codegen::CompileOptions().optLevel;
 } // namespace
 
-void setOptimizationLevel(int level) { optimizationLevel = level; }
+void setOptimizationLevel(int level) { chosenOptimizationLevel = level; }
+int optimizationLevel() { return chosenOptimizationLevel; }
 
 bool Compilation::compile(codegen::FloatType floatType) {
   codegen::CompileOptions options;
   options.floatType = floatType;
-  options.optLevel = optimizationLevel;
+  options.optLevel = chosenOptimizationLevel;
   std::string error;
   executable = codegen::Executable::compile(*function, options, &error);
   if (!executable) {
@@ -148,6 +149,84 @@ bool Compilation::compile(codegen::FloatType floatType) {
     return false;
   }
   return true;
+}
+
+runtime::Manifest
+Compilation::manifest(std::vector<runtime::BufferSpec> buffers,
+                      codegen::FloatType floatType) const {
+  runtime::Manifest manifest;
+  manifest.floatBytes = floatType == codegen::FloatType::F32 ? 4 : 8;
+  manifest.buffers = std::move(buffers);
+  for (const sema::ParamInfo &param : info.params)
+    manifest.params.push_back(
+        {param.name, param.shape, param.init, param.initArgs});
+  int64_t vocab = 0;
+  for (const sema::InputInfo &input : info.inputs) {
+    manifest.inputs.push_back({input.name, input.shape, input.steps,
+                               input.isToken, input.vocab, input.carriedFrom});
+    if (input.isToken && input.steps > 1 && vocab == 0)
+      vocab = input.vocab;
+  }
+  manifest.outputs = info.outputs;
+  // Sampling reads the per-step scores over the token stream's vocabulary.
+  for (const ir::NamedValue &output : function->outputs) {
+    const ir::Type &type = output.value->type;
+    if (type.steps && type.shape.size() == 1 && type.shape[0] == vocab) {
+      manifest.logits = output.name;
+      break;
+    }
+  }
+  return manifest;
+}
+
+namespace {
+
+/// Binds the size of the token vocabulary (`token(V)`) to the corpus's;
+/// a size given with `--set` must leave room for every byte of the text.
+bool bindVocabulary(const ast::Decl &model, int64_t vocabulary,
+                    sema::SizeBindings &sizes, DiagnosticEngine &diags) {
+  for (const ast::Stmt &stmt : model.body) {
+    if (stmt.kind != ast::StmtKind::Input || !stmt.declared[0].type.isToken)
+      continue;
+    const ast::Expr &vocab = *stmt.declared[0].type.vocab;
+    if (vocab.kind != ast::ExprKind::Name)
+      continue;
+    auto given = sizes.find(vocab.name);
+    if (given == sizes.end()) {
+      sizes[vocab.name] = vocabulary;
+    } else if (given->second < vocabulary) {
+      diags.errorWithoutLocation(fmt::format(
+          "the text has {} distinct bytes, but `--set {}={}` leaves room "
+          "for only {} token ids",
+          vocabulary, vocab.name, given->second, given->second));
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+bool buildWithVocabulary(Compilation &compilation, const std::string &modelPath,
+                         const std::vector<std::string> &sizeOptions,
+                         std::optional<int64_t> vocabulary,
+                         bool withGradients) {
+  return compilation.load(modelPath) &&
+         compilation.bindSizeOptions(sizeOptions) &&
+         (!vocabulary ||
+          bindVocabulary(*compilation.model, *vocabulary, compilation.sizes,
+                         *compilation.diags)) &&
+         compilation.build(withGradients);
+}
+
+bool compileForTraining(const std::string &modelPath,
+                        const std::vector<std::string> &sizeOptions,
+                        std::optional<int64_t> vocabulary,
+                        Compilation &trainProgram, Compilation &evalProgram) {
+  return buildWithVocabulary(trainProgram, modelPath, sizeOptions, vocabulary,
+                             true) &&
+         buildWithVocabulary(evalProgram, modelPath, sizeOptions, vocabulary,
+                             false);
 }
 
 } // namespace weft::driver

@@ -6,9 +6,11 @@
 #include "compiler/ir/IR.h"
 #include "compiler/sema/Sema.h"
 #include "compiler/support/Diagnostics.h"
+#include "runtime/Manifest.h"
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace weft::driver {
@@ -39,7 +41,28 @@ struct Compilation {
   bool build(bool withGradients);
   /// JIT-compiles the built function.
   bool compile(codegen::FloatType floatType);
+  /// The built model's parameters, inputs and outputs, with the buffer
+  /// table of its compiled code.
+  runtime::Manifest manifest(std::vector<runtime::BufferSpec> buffers,
+                             codegen::FloatType floatType) const;
 };
+
+/// Loads a model and builds it with `--set` sizes bound and, when known,
+/// `vocabulary` (the text's distinct bytes) as the size of its token
+/// stream's `token(V)`, which `--set` may only enlarge.
+bool buildWithVocabulary(Compilation &compilation, const std::string &modelPath,
+                         const std::vector<std::string> &sizeOptions,
+                         std::optional<int64_t> vocabulary, bool withGradients);
+
+/// Builds a model twice for training: `trainProgram` with its gradients,
+/// `evalProgram` without; `vocabulary` as for `buildWithVocabulary`.
+bool compileForTraining(const std::string &modelPath,
+                        const std::vector<std::string> &sizeOptions,
+                        std::optional<int64_t> vocabulary,
+                        Compilation &trainProgram, Compilation &evalProgram);
+
+/// How hard LLVM optimises, as `setOptimizationLevel` set it.
+int optimizationLevel();
 
 /// Sets LLVM's optimisation level (0 to 3) for the compilations that
 /// follow: `--opt-level`. Lower levels compile faster and run slower.

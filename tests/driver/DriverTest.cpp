@@ -1,6 +1,8 @@
 // End-to-end tests of the `weft` command: golden diagnostics for malformed
 // models, and one-line errors for bad training data. Set
 // WEFT_UPDATE_GOLDEN=1 to rewrite the golden files from the current output.
+#include "CommandSupport.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -17,32 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CommandResult {
-  int status = -1;
-  std::string output;
-};
-
-/// Runs a shell command, capturing its standard output and error together.
-CommandResult runCommand(const std::string &command) {
-  CommandResult result;
-  FILE *pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe)
-    return result;
-  char chunk[4096];
-  size_t count;
-  while ((count = fread(chunk, 1, sizeof chunk, pipe)) > 0)
-    result.output.append(chunk, count);
-  int raw = pclose(pipe);
-  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return result;
-}
-
-std::string readFile(const fs::path &path) {
-  std::ifstream stream(path);
-  std::stringstream contents;
-  contents << stream.rdbuf();
-  return contents.str();
-}
+using namespace weft::test;
 
 class Diagnostics : public testing::TestWithParam<std::string> {};
 
@@ -88,14 +65,6 @@ void expectDataError(const std::string &path) {
   EXPECT_NE(result.output.find(path), std::string::npos) << result.output;
   EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1)
       << result.output;
-}
-
-fs::path freshDir(const std::string &name) {
-  fs::path dir = fs::temp_directory_path() /
-                 fmt::format("weft-driver-{}-{}", name, getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
 }
 
 TEST(TrainData, MissingPath) {

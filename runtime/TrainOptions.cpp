@@ -1,0 +1,69 @@
+// The training options on a command line, for `weft train` and for the
+// standalone trainers.
+#include "runtime/TrainOptions.h"
+
+#include <CLI/CLI.hpp>
+
+namespace weft::runtime {
+
+void addTrainOptions(CLI::App &app, TrainOptions &options) {
+  app.add_option("--data", options.data, "a text file or a folder")->required();
+  app.add_option("--steps", options.steps, "stop after this many steps")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", options.seed, "random seed");
+  app.add_option("--metrics", options.metricsPath,
+                 "write one JSON object per line here");
+  app.add_option("--checkpoint", options.checkpointDir,
+                 "write the parameters here at every validation");
+  app.add_option("--batch", options.batch, "windows per step")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--resume", options.resumeDir,
+                 "continue from the latest checkpoint in this folder, "
+                 "as the run that wrote it would have (checkpoints "
+                 "keep going there)");
+  app.add_option("--load", options.loadWeights,
+                 "start from these weights (.npz or .safetensors)");
+  app.add_option("--save", options.saveWeights,
+                 "write the trained weights here at the end (.npz or "
+                 ".safetensors)");
+  app.add_option("--lr", options.learningRate, "base learning rate")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--optimizer", options.optimizer,
+                 "sgd, momentum, adam or adamw (adam)")
+      ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}));
+  app.add_option("--momentum", options.momentum, "momentum's factor (0.9)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--weight-decay", options.weightDecay,
+                 "L2 penalty (sgd, momentum, adam) or decoupled decay "
+                 "(adamw) (0)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--schedule", options.schedule,
+                 "learning rate: constant, step or cosine (to 0 at the "
+                 "end of --steps, else of --seconds)")
+      ->check(CLI::IsMember({"constant", "step", "cosine"}));
+  app.add_option("--warmup", options.warmupSteps,
+                 "steps of linear warm-up first (0)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--decay-every", options.decayEvery,
+                 "`step` schedule: steps per decay (1000)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--decay-factor", options.decayFactor,
+                 "`step` schedule: factor per decay (0.5)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--clip", options.clip, "global gradient-norm limit")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--seconds", options.maxSeconds,
+                 "stop after this much training time")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--eval-every", options.evalEvery,
+                 "validate every this many steps")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--sample", options.sampleLength,
+                 "characters of text to generate at the end")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--temperature", options.temperature,
+                 "sampling temperature; 0 picks the likeliest")
+      ->check(CLI::NonNegativeNumber);
+}
+
+} // namespace weft::runtime
