@@ -107,4 +107,11 @@ bool readLatestCheckpoint(const std::string &dir, NamedArrays &arrays,
   return true;
 }
 
+const NpyArray *findArray(const NamedArrays &arrays, const std::string &name) {
+  for (const auto &[arrayName, array] : arrays)
+    if (arrayName == name)
+      return &array;
+  return nullptr;
+}
+
 } // namespace weft::runtime

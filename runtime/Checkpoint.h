@@ -15,6 +15,9 @@ namespace weft::runtime {
 
 using NamedArrays = std::vector<std::pair<std::string, NpyArray>>;
 
+/// The array of `arrays` named `name`, or null.
+const NpyArray *findArray(const NamedArrays &arrays, const std::string &name);
+
 /// Every `.npy` file of a folder, by file stem; an error names the folder
 /// or the file.
 std::optional<NamedArrays> readNpyFolder(const std::string &dir,

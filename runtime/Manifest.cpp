@@ -33,6 +33,11 @@ json toJson(const InputSpec &input) {
           {"vocab", input.vocab}, {"carried_from", input.carriedFrom}};
 }
 
+json toJson(const OutputSpec &output) {
+  return {
+      {"name", output.name}, {"shape", output.shape}, {"steps", output.steps}};
+}
+
 BufferSpec bufferFrom(const json &value) {
   std::string role = value.at("role").get<std::string>();
   int index = 0;
@@ -61,6 +66,12 @@ InputSpec inputFrom(const json &value) {
           value.at("carried_from").get<std::string>()};
 }
 
+OutputSpec outputFrom(const json &value) {
+  return {value.at("name").get<std::string>(),
+          value.at("shape").get<std::vector<int64_t>>(),
+          value.at("steps").get<int64_t>()};
+}
+
 } // namespace
 
 std::string manifestToJson(const Manifest &manifest) {
@@ -68,7 +79,7 @@ std::string manifestToJson(const Manifest &manifest) {
                    {"buffers", json::array()},
                    {"params", json::array()},
                    {"inputs", json::array()},
-                   {"outputs", manifest.outputs},
+                   {"outputs", json::array()},
                    {"logits", manifest.logits}};
   for (const BufferSpec &buffer : manifest.buffers)
     document["buffers"].push_back(toJson(buffer));
@@ -76,6 +87,8 @@ std::string manifestToJson(const Manifest &manifest) {
     document["params"].push_back(toJson(param));
   for (const InputSpec &input : manifest.inputs)
     document["inputs"].push_back(toJson(input));
+  for (const OutputSpec &output : manifest.outputs)
+    document["outputs"].push_back(toJson(output));
   return document.dump();
 }
 
@@ -91,7 +104,8 @@ std::optional<Manifest> parseManifest(std::string_view text,
       manifest.params.push_back(paramFrom(param));
     for (const json &input : document.at("inputs"))
       manifest.inputs.push_back(inputFrom(input));
-    manifest.outputs = document.at("outputs").get<std::vector<std::string>>();
+    for (const json &output : document.at("outputs"))
+      manifest.outputs.push_back(outputFrom(output));
     manifest.logits = document.at("logits").get<std::string>();
     return manifest;
   } catch (const std::exception &problem) {
@@ -101,11 +115,17 @@ std::optional<Manifest> parseManifest(std::string_view text,
   }
 }
 
-std::optional<TrainingModel> trainingModel(const Manifest &manifest,
-                                           std::string *error) {
+std::optional<TrainingModel>
+trainingModel(const Manifest &manifest, TrainingData data, std::string *error) {
   TrainingModel model;
   model.params = manifest.params;
+  model.outputs = manifest.outputs;
   model.logits = manifest.logits;
+  if (data == TrainingData::Examples) {
+    for (const InputSpec &input : manifest.inputs)
+      (input.carriedFrom.empty() ? model.fed : model.carried).push_back(input);
+    return model;
+  }
   bool haveTokens = false;
   for (const InputSpec &input : manifest.inputs) {
     if (input.isToken && input.steps > 1 && !haveTokens) {
@@ -114,8 +134,9 @@ std::optional<TrainingModel> trainingModel(const Manifest &manifest,
     } else if (!input.carriedFrom.empty()) {
       model.carried.push_back(input);
     } else {
-      *error = fmt::format("training feeds one token stream; the input `{}` "
-                           "would need data too",
+      *error = fmt::format("training on text feeds one token stream; the "
+                           "input `{}` would need data too: train on "
+                           "examples (`--train-data`) instead",
                            input.name);
       return std::nullopt;
     }

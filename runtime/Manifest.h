@@ -33,12 +33,19 @@ struct InputSpec {
   std::string carriedFrom;
 };
 
+/// A model output: per example (and per step, for a stream) its shape.
+struct OutputSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  int64_t steps = 0; ///< Non-zero for a stream output.
+};
+
 struct Manifest {
   size_t floatBytes = 4;
   std::vector<BufferSpec> buffers;
   std::vector<ParamSpec> params;
   std::vector<InputSpec> inputs;
-  std::vector<std::string> outputs;
+  std::vector<OutputSpec> outputs; ///< The forward outputs and `loss`.
   /// The stream output of per-step logits over the token vocabulary, if
   /// any: what sampling reads.
   std::string logits;
@@ -49,18 +56,24 @@ std::string manifestToJson(const Manifest &manifest);
 std::optional<Manifest> parseManifest(std::string_view json,
                                       std::string *error);
 
-/// What `weft train` and standalone trainers need of a model: parameters,
-/// one token stream to feed, and the state carried between windows.
+/// What training needs of a model: its parameters, the state carried
+/// from step to step, and the inputs the data feeds: on text, one token
+/// stream; on examples, every other input.
 struct TrainingModel {
   std::vector<ParamSpec> params;
-  InputSpec tokens;
+  InputSpec tokens;           ///< On text: the stream of the text's token ids.
+  std::vector<InputSpec> fed; ///< On examples: the inputs the arrays feed.
   std::vector<InputSpec> carried;
+  std::vector<OutputSpec> outputs;
   std::string logits;
 };
 
-/// Finds the token stream and the carried state among the inputs; an error
+/// How a model is trained: on windows of one text, or on examples.
+enum class TrainingData { Text, Examples };
+
+/// Sorts the model's inputs for training on `data`: on text, an error
 /// names an input that would need other data.
-std::optional<TrainingModel> trainingModel(const Manifest &manifest,
-                                           std::string *error);
+std::optional<TrainingModel>
+trainingModel(const Manifest &manifest, TrainingData data, std::string *error);
 
 } // namespace weft::runtime

@@ -37,7 +37,10 @@ std::string formatProgress(const ProgressReport &report) {
     line += fmt::format("  train {:.4f}", *report.trainLoss);
   if (report.validationLoss)
     line += fmt::format("  val {:.4f}", *report.validationLoss);
-  line += fmt::format("  {} chars/s", formatRate(report.charactersPerSecond));
+  for (const auto &[name, value] : report.scores)
+    line += fmt::format("  {} {:.4f}", name, value);
+  line += fmt::format("  {} {}/s", formatRate(report.itemsPerSecond),
+                      report.itemName);
   if (report.remainingSeconds)
     line += fmt::format("  ETA {}", formatDuration(*report.remainingSeconds));
   return line;

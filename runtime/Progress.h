@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace weft::runtime {
 
@@ -15,7 +17,10 @@ struct ProgressReport {
   int64_t totalSteps = 0;          ///< 0 or less when training runs for a time.
   std::optional<double> trainLoss; ///< Absent before the first step.
   std::optional<double> validationLoss;
-  double charactersPerSecond = 0;
+  /// Validation scores by name (`accuracy`, `exact_match`, `bit_error`).
+  std::vector<std::pair<std::string, double>> scores;
+  double itemsPerSecond = 0;
+  std::string itemName = "chars";         ///< What the rate counts.
   std::optional<double> remainingSeconds; ///< Absent: no ETA shown.
 };
 

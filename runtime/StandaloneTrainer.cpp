@@ -43,29 +43,32 @@ int trainLinkedModel(const TrainOptions &options) {
       trainManifest ? parseManifest(weft_eval_manifest, &error) : std::nullopt;
   if (!evalManifest)
     return fail(error);
-  std::optional<TrainingModel> model = trainingModel(*trainManifest, &error);
+  std::optional<TrainingModel> model =
+      trainingModel(*trainManifest, trainingDataOf(options), &error);
   if (!model)
     return fail(error);
-  std::optional<Corpus> corpus = loadCorpus(options.data, &error);
-  if (!corpus)
-    return fail(error);
-  int64_t distinct = static_cast<int64_t>(corpus->vocabulary.size());
-  if (distinct > model->tokens.vocab)
-    return fail(fmt::format(
-        "{} has {} distinct bytes, but this trainer was built for at most "
-        "{}: build it again with `--data` naming this text, or a larger "
-        "`--set`",
-        options.data, distinct, model->tokens.vocab));
-  std::optional<Batcher> batcher =
-      trainingBatcher(*corpus, options, *model, &error);
-  if (!batcher)
+  std::optional<Corpus> corpus;
+  if (!options.data.empty()) {
+    corpus = loadCorpus(options.data, &error);
+    if (!corpus)
+      return fail(error);
+    int64_t distinct = static_cast<int64_t>(corpus->vocabulary.size());
+    if (distinct > model->tokens.vocab)
+      return fail(fmt::format(
+          "{} has {} distinct bytes, but this trainer was built for at most "
+          "{}: build it again with `--data` naming this text, or a larger "
+          "`--set`",
+          options.data, distinct, model->tokens.vocab));
+  }
+  std::unique_ptr<DataFeed> feed =
+      dataFeed(options, *model, std::move(corpus), &error);
+  if (!feed)
     return fail(error);
   LinkedProgram trainProgram(weft_train_step, trainManifest->buffers,
                              trainManifest->floatBytes);
   LinkedProgram evalProgram(weft_eval_step, evalManifest->buffers,
                             evalManifest->floatBytes);
-  return train(options, trainProgram, evalProgram, *model, *corpus,
-               std::move(*batcher));
+  return train(options, trainProgram, evalProgram, *model, *feed);
 }
 
 } // namespace

@@ -7,7 +7,30 @@
 namespace weft::runtime {
 
 void addTrainOptions(CLI::App &app, TrainOptions &options) {
-  app.add_option("--data", options.data, "a text file or a folder")->required();
+  CLI::Option *text = app.add_option(
+      "--data", options.data,
+      "train on text: a text file, or a folder of them (windows of the "
+      "model's token stream)");
+  CLI::Option *trainData =
+      app.add_option("--train-data", options.trainData,
+                     "train on examples: INPUT=FILE, or a folder of "
+                     "INPUT.npy (.ids, .idx, .idx.gz) files; repeat for "
+                     "each input");
+  CLI::Option *testData = app.add_option(
+      "--test-data", options.testData,
+      "the held-out examples, as --train-data gives the training ones");
+  app.add_option("--score", options.score,
+                 "with examples, OUTPUT=INPUT: validation reports the "
+                 "accuracy and exact match of OUTPUT's likeliest class "
+                 "against INPUT's ids (or bit error for a float INPUT)")
+      ->needs(trainData);
+  text->excludes(trainData);
+  trainData->needs(testData);
+  testData->needs(trainData);
+  app.callback([text, trainData] {
+    if (text->count() == 0 && trainData->count() == 0)
+      throw CLI::RequiredError("--data or --train-data");
+  });
   app.add_option("--steps", options.steps, "stop after this many steps")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", options.seed, "random seed");
@@ -15,7 +38,7 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
                  "write one JSON object per line here");
   app.add_option("--checkpoint", options.checkpointDir,
                  "write the parameters here at every validation");
-  app.add_option("--batch", options.batch, "windows per step")
+  app.add_option("--batch", options.batch, "windows or examples per step")
       ->check(CLI::PositiveNumber);
   app.add_option("--resume", options.resumeDir,
                  "continue from the latest checkpoint in this folder, "

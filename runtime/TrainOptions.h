@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -14,7 +15,10 @@ class App;
 namespace weft::runtime {
 
 struct TrainOptions {
-  std::string data;
+  std::string data;                   ///< Text to train on.
+  std::vector<std::string> trainData; ///< Examples: INPUT=FILE or folders.
+  std::vector<std::string> testData;
+  std::string score; ///< OUTPUT=INPUT, scored at each validation.
   std::optional<int64_t> steps;
   uint64_t seed = 0;
   std::string metricsPath;

@@ -5,7 +5,6 @@
 #include "runtime/Metrics.h"
 #include "runtime/Optimizers.h"
 #include "runtime/Progress.h"
-#include "runtime/Sampling.h"
 #include "runtime/Schedules.h"
 #include "runtime/Weights.h"
 
@@ -29,23 +28,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const NpyArray *findArray(const NamedArrays &arrays, const std::string &name) {
-  for (const auto &[arrayName, array] : arrays)
-    if (arrayName == name)
-      return &array;
-  return nullptr;
-}
-
 /// The trainer's state: two compiled programs (with and without the
 /// backward pass) and the parameters in float32.
 class Trainer {
 public:
   Trainer(const TrainOptions &options, const Program &trainProgram,
           const Program &evalProgram, const TrainingModel &model,
-          const Corpus &corpus, Batcher batcher)
+          DataFeed &feed)
       : options(options), trainProgram(trainProgram), evalProgram(evalProgram),
-        model(model), corpus(corpus), batcher(std::move(batcher)),
-        rng(options.seed), trainInstance(trainProgram, options.batch) {}
+        model(model), feed(feed), rng(options.seed),
+        trainInstance(trainProgram, options.batch) {}
 
   bool initializeParams(std::string *error);
   /// Replaces the initial parameters with those of `--load`, if given.
@@ -54,27 +46,24 @@ public:
   int run();
 
 private:
-  void zeroCarriedState(Instance &instance);
-  double trainStep(const TokenWindow &window, double learningRate);
-  std::optional<double> validationLoss(std::string *error);
-  std::string sample(std::string *error);
-  void copyTokens(const TokenWindow &window, Instance &instance);
+  double trainStep(double learningRate);
   void copyParams(Instance &target);
+  /// The forward program's buffers for `batch`, with the parameters now.
+  Instance &preparedEvalInstance(int64_t batch);
   bool checkpoint(int64_t step, std::string *error);
   NamedArrays parameterArrays();
   NamedArrays trainingState(int64_t step);
   bool setParams(const NamedArrays &arrays, const std::string &source,
                  std::string *error);
-  Instance &evalInstance(int64_t batch);
   void report(int64_t step, std::optional<double> trainLoss,
-              std::optional<double> val, double elapsed, int64_t characters);
+              const std::optional<Validation> &validation, double elapsed,
+              int64_t items);
 
   const TrainOptions &options;
   const Program &trainProgram;
   const Program &evalProgram;
   const TrainingModel &model;
-  const Corpus &corpus;
-  Batcher batcher;
+  DataFeed &feed;
   std::mt19937_64 rng;
   Instance trainInstance;
   std::vector<TrainedTensor<float>> tensors;
@@ -126,17 +115,6 @@ bool Trainer::initializeParams(std::string *error) {
       return false;
   }
   return true;
-}
-
-void Trainer::zeroCarriedState(Instance &instance) {
-  for (const InputSpec &input : model.carried)
-    std::memset(instance.buffer(input.name), 0,
-                instance.elements(input.name) * sizeof(float));
-}
-
-void Trainer::copyTokens(const TokenWindow &window, Instance &instance) {
-  std::memcpy(instance.buffer(model.tokens.name), window.tokens.data(),
-              window.tokens.size() * sizeof(int64_t));
 }
 
 void Trainer::copyParams(Instance &target) {
@@ -216,7 +194,7 @@ bool Trainer::loadWeights(std::string *error) {
 }
 
 /// What resuming needs besides the parameters: the step, the optimiser's
-/// buffers and the recurrent state carried into the next window.
+/// buffers and what the data feed keeps (a text's carried state).
 NamedArrays Trainer::trainingState(int64_t step) {
   NamedArrays state;
   auto scalar = [](int64_t value) {
@@ -230,17 +208,13 @@ NamedArrays Trainer::trainingState(int64_t step) {
     state.push_back({fmt::format("optimizer.{}", k),
                      NpyArray::fromFloats({int64_t(saved.buffers[k].size())},
                                           saved.buffers[k])});
-  for (const InputSpec &input : model.carried) {
-    auto *values = static_cast<const float *>(trainInstance.buffer(input.name));
-    size_t count = trainInstance.elements(input.name);
-    state.push_back({"carry." + input.name,
-                     NpyArray::fromFloats({int64_t(count)}, {values, count})});
-  }
+  for (auto &entry : feed.state(trainInstance))
+    state.push_back(std::move(entry));
   return state;
 }
 
 /// Continues from `--resume DIR`'s latest checkpoint: its parameters,
-/// optimiser buffers and carried state, and the batcher moved on to its
+/// optimiser buffers and the feed's state, and the feed moved on to its
 /// step. The run then computes what the uninterrupted run would have.
 bool Trainer::resume(std::string *error) {
   if (options.resumeDir.empty())
@@ -266,42 +240,26 @@ bool Trainer::resume(std::string *error) {
     saved.buffers.push_back(buffer->toFloats());
   }
   std::visit([&](auto &chosen) { chosen.restore(saved); }, optimizer);
-  for (const InputSpec &input : model.carried) {
-    const NpyArray *carry = findArray(state, "carry." + input.name);
-    size_t count = trainInstance.elements(input.name);
-    if (!carry || static_cast<size_t>(carry->elementCount()) != count) {
-      *error = fmt::format("`{}` lacks the carried state `{}` of this model",
-                           where, input.name);
-      return false;
-    }
-    std::vector<float> values = carry->toFloats();
-    std::memcpy(trainInstance.buffer(input.name), values.data(),
-                count * sizeof(float));
-  }
-  for (int64_t i = 0; i < startStep; ++i)
-    batcher.next();
+  if (!feed.restore(state, trainInstance, where, error))
+    return false;
+  feed.skip(startStep);
   return true;
 }
 
-Instance &Trainer::evalInstance(int64_t batch) {
+Instance &Trainer::preparedEvalInstance(int64_t batch) {
   std::unique_ptr<Instance> &instance = evalInstances[batch];
   if (!instance)
     instance = std::make_unique<Instance>(evalProgram, batch);
+  copyParams(*instance);
   return *instance;
 }
 
-/// One step: forward and backward over a window, the carried state kept
-/// for the next window, the gradients clipped, and the optimiser's update
-/// at `learningRate`.
-double Trainer::trainStep(const TokenWindow &window, double learningRate) {
-  if (window.resetState)
-    zeroCarriedState(trainInstance);
-  copyTokens(window, trainInstance);
+/// One step: forward and backward over the feed's next batch, the
+/// gradients clipped, and the optimiser's update at `learningRate`.
+double Trainer::trainStep(double learningRate) {
+  feed.fillNextBatch(trainInstance);
   trainInstance.run();
-  for (const InputSpec &input : model.carried)
-    std::memcpy(trainInstance.buffer(input.name),
-                trainInstance.buffer(input.carriedFrom),
-                trainInstance.elements(input.name) * sizeof(float));
+  feed.afterStep(trainInstance);
   clipGradientNorm<float>(tensors, options.clip);
   std::string ignored;
   std::visit(
@@ -313,67 +271,19 @@ double Trainer::trainStep(const TokenWindow &window, double learningRate) {
   return *static_cast<float *>(trainInstance.buffer("loss"));
 }
 
-/// The mean loss over the validation windows, each starting from zero state.
-std::optional<double> Trainer::validationLoss(std::string *error) {
-  int64_t length = model.tokens.steps - 1;
-  auto windows = validationWindows(corpus.validation, length, 256, error);
-  if (!windows || windows->empty())
-    return std::nullopt;
-  double total = 0;
-  int64_t count = 0;
-  for (const TokenWindow &window : *windows) {
-    Instance &instance = evalInstance(window.batch);
-    copyParams(instance);
-    zeroCarriedState(instance);
-    copyTokens(window, instance);
-    instance.run();
-    total += *static_cast<float *>(instance.buffer("loss")) * window.batch;
-    count += window.batch;
-  }
-  return total / static_cast<double>(count);
-}
-
-/// Continues the start of the validation text, one byte at a time, reading
-/// the logits at the last position of a sliding window.
-std::string Trainer::sample(std::string *error) {
-  int64_t length = model.tokens.steps - 1;
-  if (model.logits.empty() ||
-      static_cast<int64_t>(corpus.validation.size()) < length)
-    return "";
-  std::vector<int64_t> context(corpus.validation.begin(),
-                               corpus.validation.begin() + length);
-  Instance &instance = evalInstance(1);
-  copyParams(instance);
-  int64_t vocab = model.tokens.vocab;
-  std::string text;
-  for (int64_t i = 0; i < options.sampleLength; ++i) {
-    TokenWindow window;
-    window.tokens.assign(context.end() - length, context.end());
-    window.tokens.push_back(0);
-    zeroCarriedState(instance);
-    copyTokens(window, instance);
-    instance.run();
-    auto *logits = static_cast<float *>(instance.buffer(model.logits));
-    std::span<const float> last(logits + (length - 1) * vocab, vocab);
-    std::optional<int64_t> next =
-        sampleIndex(last, options.temperature, rng, error);
-    if (!next)
-      return text;
-    context.push_back(*next);
-    text += static_cast<char>(corpus.vocabulary[*next]);
-  }
-  return text;
-}
-
 void Trainer::report(int64_t step, std::optional<double> trainLoss,
-                     std::optional<double> val, double elapsed,
-                     int64_t characters) {
+                     const std::optional<Validation> &validation,
+                     double elapsed, int64_t items) {
   ProgressReport progress;
   progress.step = step;
   progress.totalSteps = options.steps.value_or(0);
   progress.trainLoss = trainLoss;
-  progress.validationLoss = val;
-  progress.charactersPerSecond = elapsed > 0 ? characters / elapsed : 0;
+  if (validation) {
+    progress.validationLoss = validation->loss;
+    progress.scores = validation->scores;
+  }
+  progress.itemsPerSecond = elapsed > 0 ? items / elapsed : 0;
+  progress.itemName = feed.itemName();
   // The time left is the time limit's, or the steps' when they end first.
   double remaining = options.maxSeconds - elapsed;
   int64_t taken = step - startStep; // this run's steps, after a resume too
@@ -388,8 +298,11 @@ void Trainer::report(int64_t step, std::optional<double> trainLoss,
     nlohmann::json record = {{"step", step}, {"elapsed_s", elapsed}};
     if (trainLoss)
       record["train_loss"] = *trainLoss;
-    if (val)
-      record["val_loss"] = *val;
+    if (validation) {
+      record["val_loss"] = validation->loss;
+      for (const auto &[name, value] : validation->scores)
+        record[name] = value;
+    }
     std::string ignored;
     metrics->write(record, &ignored);
   }
@@ -397,7 +310,6 @@ void Trainer::report(int64_t step, std::optional<double> trainLoss,
 
 int Trainer::run() {
   std::string error;
-  int64_t length = model.tokens.steps - 1;
   auto start = Clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -408,16 +320,19 @@ int Trainer::run() {
     bool last = (options.steps && step >= *options.steps) ||
                 elapsed() >= options.maxSeconds;
     if (step % options.evalEvery == 0 || last) {
-      std::optional<double> val = validationLoss(&error);
-      report(step, trainLoss, val, elapsed(),
-             (step - startStep) * options.batch * length);
+      PreparedInstance prepared = [this](int64_t batch) -> Instance & {
+        return preparedEvalInstance(batch);
+      };
+      std::optional<Validation> validation = feed.validate(prepared, &error);
+      report(step, trainLoss, validation, elapsed(),
+             (step - startStep) * feed.itemsPerStep());
       if (!checkpoint(step, &error)) {
         std::fprintf(stderr, "weft: error: %s\n", error.c_str());
         return 1;
       }
     } else if (step % 50 == 0) {
       report(step, trainLoss, std::nullopt, elapsed(),
-             (step - startStep) * options.batch * length);
+             (step - startStep) * feed.itemsPerStep());
     }
     if (last) {
       if (!options.saveWeights.empty() &&
@@ -431,7 +346,7 @@ int Trainer::run() {
     double progress = options.steps && *options.steps > 0
                           ? double(step) / double(*options.steps)
                           : elapsed() / options.maxSeconds;
-    trainLoss = trainStep(batcher.next(), schedule.rateAt(step, progress));
+    trainLoss = trainStep(schedule.rateAt(step, progress));
     if (!std::isfinite(*trainLoss)) {
       std::fprintf(stderr,
                    "weft: error: the training loss became %f at "
@@ -440,40 +355,24 @@ int Trainer::run() {
       return 1;
     }
   }
-  std::string text = sample(&error);
-  std::printf("\n--- sample (temperature %.2f) ---\n%s\n", options.temperature,
-              text.c_str());
+  std::string ending = feed.finish(
+      [this](int64_t batch) -> Instance & {
+        return preparedEvalInstance(batch);
+      },
+      rng, &error);
+  if (!ending.empty())
+    std::printf("%s\n", ending.c_str());
   return 0;
 }
 
 } // namespace
 
-std::optional<Batcher> trainingBatcher(const Corpus &corpus,
-                                       const TrainOptions &options,
-                                       const TrainingModel &model,
-                                       std::string *error) {
-  std::optional<Batcher> batcher = Batcher::create(
-      corpus.train, options.batch, model.tokens.steps - 1, error);
-  if (!batcher)
-    *error += "; use more text, a smaller `--batch`, or shorter windows";
-  return batcher;
-}
-
 int train(const TrainOptions &options, const Program &trainProgram,
           const Program &evalProgram, const TrainingModel &model,
-          const Corpus &corpus, Batcher batcher) {
+          DataFeed &feed) {
   std::string error;
-  int64_t length = model.tokens.steps - 1;
-  std::printf("vocabulary %zu bytes (ln %.4f), %zu training and %zu "
-              "validation characters\n",
-              corpus.vocabulary.size(),
-              std::log(static_cast<double>(corpus.vocabulary.size())),
-              corpus.train.size(), corpus.validation.size());
-  if (corpus.validation.size() < static_cast<size_t>(length + 1))
-    std::printf("the validation text is shorter than one window: no "
-                "validation loss\n");
-  Trainer trainer(options, trainProgram, evalProgram, model, corpus,
-                  std::move(batcher));
+  std::printf("%s\n", feed.describe().c_str());
+  Trainer trainer(options, trainProgram, evalProgram, model, feed);
   if (!trainer.initializeParams(&error) || !trainer.loadWeights(&error) ||
       !trainer.resume(&error)) {
     std::fprintf(stderr, "weft: error: %s\n", error.c_str());

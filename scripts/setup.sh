@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config git ccache antlr4
   libantlr4-runtime-dev uuid-dev llvm-19-dev libzstd-dev clang-19 lld-19
   libfmt-dev libgtest-dev libgmock-dev libopenblas-dev libcli11-dev
-  nlohmann-json3-dev libzip-dev libplplot-dev plplot-driver-cairo "$@")
+  nlohmann-json3-dev libzip-dev zlib1g-dev libplplot-dev plplot-driver-cairo "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null |

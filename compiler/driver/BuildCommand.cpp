@@ -133,8 +133,12 @@ int buildTrainer(const BuildOptions &options) {
   if (!compileForTraining(options.model, options.sizes, vocabulary,
                           trainProgram, evalProgram))
     return 1;
+  // A model with inputs besides a token stream and its carried state
+  // trains on examples.
+  runtime::TrainingData data = vocabulary ? runtime::TrainingData::Text
+                                          : runtime::TrainingData::Examples;
   if (!runtime::trainingModel(
-          trainProgram.manifest({}, codegen::FloatType::F32), &error))
+          trainProgram.manifest({}, codegen::FloatType::F32), data, &error))
     return fail(error);
 
   ScratchFolder scratch;

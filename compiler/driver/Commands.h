@@ -69,6 +69,15 @@ struct PlotOptions {
 /// `weft plot METRICS... -o FILE.png`: draws the loss curves.
 int plotCommand(const PlotOptions &options);
 
+struct DataOptions {
+  std::string task; ///< A name of runtime::taskNames().
+  int64_t count = 1000;
+  uint64_t seed = 1;
+  std::string output; ///< The folder to write `<array>.npy` into.
+};
+/// `weft data TASK -o FOLDER`: writes a synthetic task's arrays.
+int dataCommand(const DataOptions &options);
+
 /// `weft train`: trains a model on text, printing progress.
 int trainCommand(const TrainOptions &options);
 

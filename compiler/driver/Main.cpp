@@ -1,6 +1,7 @@
 // The `weft` command: parses the command line and runs one subcommand.
 #include "compiler/driver/Commands.h"
 #include "compiler/driver/Pipeline.h"
+#include "runtime/Tasks.h"
 #include "runtime/Threads.h"
 
 #include <CLI/CLI.hpp>
@@ -163,6 +164,17 @@ int main(int argc, char **argv) {
   plotApp->add_flag("--time", plot.byTime,
                     "against the elapsed seconds, not the step");
 
+  weft::driver::DataOptions data;
+  CLI::App *dataApp = app.add_subcommand(
+      "data", "generate a synthetic task's arrays as .npy files");
+  dataApp->add_option("task", data.task, "dates or babi1")
+      ->required()
+      ->check(CLI::IsMember(weft::runtime::taskNames()));
+  dataApp->add_option("--count", data.count, "number of examples (1000)");
+  dataApp->add_option("--seed", data.seed, "random seed (1)");
+  dataApp->add_option("-o,--output", data.output, "the folder to write")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &error) {
@@ -186,6 +198,8 @@ int main(int argc, char **argv) {
       return buildCommand(build);
     if (*plotApp)
       return plotCommand(plot);
+    if (*dataApp)
+      return dataCommand(data);
     if (!emit.stage.empty() && !emit.file.empty())
       return emitCommand(emit);
   } catch (const std::exception &error) {

@@ -167,7 +167,11 @@ Compilation::manifest(std::vector<runtime::BufferSpec> buffers,
     if (input.isToken && input.steps > 1 && vocab == 0)
       vocab = input.vocab;
   }
-  manifest.outputs = info.outputs;
+  for (const ir::NamedValue &output : function->outputs)
+    if (std::find(info.outputs.begin(), info.outputs.end(), output.name) !=
+        info.outputs.end())
+      manifest.outputs.push_back(
+          {output.name, output.value->type.shape, output.value->type.steps});
   // Sampling reads the per-step scores over the token stream's vocabulary.
   for (const ir::NamedValue &output : function->outputs) {
     const ir::Type &type = output.value->type;

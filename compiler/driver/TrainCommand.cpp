@@ -1,7 +1,7 @@
 // `weft train`: compiles a model twice (a training step with its
-// gradients, and a forward pass for validation and sampling) with the
-// vocabulary of the text bound, and hands both to the runtime's training
-// loop (runtime/Trainer.h).
+// gradients, and a forward pass for validation and sampling), with the
+// vocabulary of the text bound when it trains on text, and hands both to
+// the runtime's training loop (runtime/Trainer.h) with the data's feed.
 #include "compiler/driver/Commands.h"
 #include "compiler/driver/Pipeline.h"
 #include "runtime/Corpus.h"
@@ -13,34 +13,38 @@ namespace weft::driver {
 
 int trainCommand(const TrainOptions &options) {
   std::string error;
-  std::optional<runtime::Corpus> corpus =
-      runtime::loadCorpus(options.training.data, &error);
-  if (!corpus) {
+  auto fail = [&] {
     std::fprintf(stderr, "weft: error: %s\n", error.c_str());
     return 1;
+  };
+  std::optional<runtime::Corpus> corpus;
+  std::optional<int64_t> vocabulary;
+  if (!options.training.data.empty()) {
+    corpus = runtime::loadCorpus(options.training.data, &error);
+    if (!corpus)
+      return fail();
+    vocabulary = corpus->vocabulary.size();
   }
   Compilation trainProgram, evalProgram;
-  if (!compileForTraining(options.model, options.sizes,
-                          corpus->vocabulary.size(), trainProgram, evalProgram))
+  if (!compileForTraining(options.model, options.sizes, vocabulary,
+                          trainProgram, evalProgram))
     return 1;
-  // The model's shape and the text's length are checked before any code is
+  // The model's inputs and the data are checked before any code is
   // generated or any buffer allocated.
-  std::optional<runtime::TrainingModel> model = runtime::trainingModel(
-      trainProgram.manifest({}, codegen::FloatType::F32), &error);
-  std::optional<runtime::Batcher> batcher;
-  if (model)
-    batcher =
-        runtime::trainingBatcher(*corpus, options.training, *model, &error);
-  if (!batcher) {
-    std::fprintf(stderr, "weft: error: %s\n", error.c_str());
-    return 1;
-  }
+  std::optional<runtime::TrainingModel> model =
+      runtime::trainingModel(trainProgram.manifest({}, codegen::FloatType::F32),
+                             runtime::trainingDataOf(options.training), &error);
+  if (!model)
+    return fail();
+  std::unique_ptr<runtime::DataFeed> feed =
+      runtime::dataFeed(options.training, *model, std::move(corpus), &error);
+  if (!feed)
+    return fail();
   if (!trainProgram.compile(codegen::FloatType::F32) ||
       !evalProgram.compile(codegen::FloatType::F32))
     return 1;
   return runtime::train(options.training, *trainProgram.executable,
-                        *evalProgram.executable, *model, *corpus,
-                        std::move(*batcher));
+                        *evalProgram.executable, *model, *feed);
 }
 
 } // namespace weft::driver

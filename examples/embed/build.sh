@@ -27,5 +27,5 @@ weft=$build/compiler/driver/weft
 cc -std=c11 -O2 -Wall -I"$out" -I"$root/runtime/include" \
   -c "$here/generate.c" -o "$out/generate.o"
 c++ -o "$out/generate" "$out/generate.o" "$out/charlm.o" \
-  "$build/runtime/libweft_runtime.a" -lopenblas -lfmt -lzip -pthread
+  "$build/runtime/libweft_runtime.a" -lopenblas -lfmt -lzip -lz -pthread
 echo "built $out/generate"

@@ -31,7 +31,7 @@ TEST(Progress, FormatsAFullLine) {
   report.totalSteps = 1000;
   report.trainLoss = 2.34561;
   report.validationLoss = 2.4;
-  report.charactersPerSecond = 12345;
+  report.itemsPerSecond = 12345;
   report.remainingSeconds = 83;
   EXPECT_EQ(formatProgress(report),
             "step 120/1000  train 2.3456  val 2.4000  12.3k chars/s  "
@@ -42,6 +42,6 @@ TEST(Progress, LeavesOutWhatIsUnknown) {
   ProgressReport report;
   report.step = 7;
   report.trainLoss = 4.0;
-  report.charactersPerSecond = 300;
+  report.itemsPerSecond = 300;
   EXPECT_EQ(formatProgress(report), "step 7  train 4.0000  300 chars/s");
 }

@@ -1,0 +1,157 @@
+// Training on examples end to end: examples/fashion_rows.weft learns
+// synthetic images in Fashion-MNIST's IDX files, through `weft train` and
+// through a trainer from `weft build --train`, which agree; bad example
+// data gets one line naming the file or the input.
+#include "CommandSupport.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <fstream>
+#include <random>
+#include <regex>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using namespace weft::test;
+
+std::string idxHeader(int type, std::vector<uint32_t> shape) {
+  std::string out = {0, 0, static_cast<char>(type),
+                     static_cast<char>(shape.size())};
+  for (uint32_t size : shape)
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out += static_cast<char>((size >> shift) & 0xff);
+  return out;
+}
+
+/// `count` 28 x 28 images of class k = i % 10 with a bright band at rows
+/// 2k and 2k + 1 over dim noise, and their labels; the images compressed.
+void writeImages(const fs::path &dir, const std::string &prefix, int count,
+                 uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string images = idxHeader(0x08, {uint32_t(count), 28, 28});
+  std::string labels = idxHeader(0x08, {uint32_t(count)});
+  for (int i = 0; i < count; ++i) {
+    int label = i % 10;
+    labels += static_cast<char>(label);
+    for (int row = 0; row < 28; ++row)
+      for (int column = 0; column < 28; ++column)
+        images +=
+            static_cast<char>(row / 2 == label ? 200 + rng() % 56 : rng() % 60);
+  }
+  gzFile file =
+      gzopen((dir / (prefix + "-images-idx3-ubyte.gz")).c_str(), "wb");
+  gzwrite(file, images.data(), static_cast<unsigned>(images.size()));
+  gzclose(file);
+  std::ofstream(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary)
+      << labels;
+}
+
+std::string dataFlags(const fs::path &dir) {
+  return fmt::format("--train-data pixels='{0}/train-images-idx3-ubyte.gz' "
+                     "--train-data label='{0}/train-labels-idx1-ubyte' "
+                     "--test-data pixels='{0}/test-images-idx3-ubyte.gz' "
+                     "--test-data label='{0}/test-labels-idx1-ubyte'",
+                     dir.string());
+}
+
+/// The last value of `field` in a metrics file.
+double lastValue(const fs::path &metrics, const std::string &field) {
+  std::ifstream in(metrics);
+  double value = -1;
+  std::regex pattern("\"" + field + "\":([-0-9.e]+)");
+  std::smatch match;
+  for (std::string line; std::getline(in, line);)
+    if (std::regex_search(line, match, pattern))
+      value = std::stod(match[1]);
+  return value;
+}
+
+TEST(Examples, FashionRowsLearnsAndAStandaloneTrainerAgrees) {
+  fs::path dir = freshDir("examples-fashion");
+  writeImages(dir, "train", 400, 1);
+  writeImages(dir, "test", 100, 2);
+  std::string model =
+      fmt::format("{}/examples/fashion_rows.weft", WEFT_SOURCE_DIR);
+  std::string flags = dataFlags(dir) +
+                      " --score logits=label --steps 40 --eval-every 20 "
+                      "--batch 20 --seed 4 --threads 1";
+  CommandResult jit =
+      runCommand(fmt::format("'{}' train '{}' {} --metrics '{}'", WEFT_BINARY,
+                             model, flags, (dir / "jit.jsonl").string()));
+  ASSERT_EQ(jit.status, 0) << jit.output;
+  EXPECT_NE(jit.output.find("400 training and 100 test examples"),
+            std::string::npos)
+      << jit.output;
+  double accuracy = lastValue(dir / "jit.jsonl", "accuracy");
+  EXPECT_GT(accuracy, 0.6) << jit.output;
+
+  fs::path trainer = dir / "trainer";
+  CommandResult built = runCommand(fmt::format(
+      "'{}' build '{}' --train -o '{}'", WEFT_BINARY, model, trainer.string()));
+  ASSERT_EQ(built.status, 0) << built.output;
+  CommandResult standalone =
+      runCommand(fmt::format("'{}' {} --metrics '{}'", trainer.string(), flags,
+                             (dir / "standalone.jsonl").string()));
+  ASSERT_EQ(standalone.status, 0) << standalone.output;
+  EXPECT_EQ(lastValue(dir / "standalone.jsonl", "val_loss"),
+            lastValue(dir / "jit.jsonl", "val_loss"));
+  EXPECT_EQ(lastValue(dir / "standalone.jsonl", "accuracy"), accuracy);
+}
+
+/// One line of error, naming `expected`, and status 1.
+void expectExampleError(const std::string &flags, const std::string &expected) {
+  CommandResult result = runCommand(
+      fmt::format("'{}' train '{}/examples/fashion_rows.weft' {} --steps 1",
+                  WEFT_BINARY, WEFT_SOURCE_DIR, flags));
+  EXPECT_EQ(result.status, 1) << result.output;
+  EXPECT_NE(result.output.find(expected), std::string::npos) << result.output;
+  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1)
+      << result.output;
+}
+
+TEST(Examples, BadDataNamesTheFileOrTheInput) {
+  fs::path dir = freshDir("examples-bad");
+  writeImages(dir, "train", 20, 1);
+  writeImages(dir, "test", 10, 2);
+  std::string images = (dir / "train-images-idx3-ubyte.gz").string();
+  std::string labels = (dir / "train-labels-idx1-ubyte").string();
+  std::string test = fmt::format(
+      "--test-data pixels='{0}/test-images-idx3-ubyte.gz' --test-data "
+      "label='{0}/test-labels-idx1-ubyte'",
+      dir.string());
+  // No data for `label`.
+  expectExampleError(fmt::format("--train-data pixels='{}' {}", images, test),
+                     "no data for the input `label`");
+  // Images where labels belong: the shape does not fit.
+  expectExampleError(fmt::format("--train-data pixels='{}' --train-data "
+                                 "label='{}' {}",
+                                 images, images, test),
+                     images + ": an array of shape [20, 28, 28]");
+  // Labels beyond the 10 classes.
+  std::string ids = (dir / "labels.ids").string();
+  {
+    std::ofstream out(ids);
+    for (int i = 0; i < 20; ++i)
+      out << (i == 5 ? 12 : i % 10) << "\n";
+  }
+  expectExampleError(fmt::format("--train-data pixels='{}' --train-data "
+                                 "label='{}' {}",
+                                 images, ids, test),
+                     ids + ": the token id 12 is outside");
+  // Differing numbers of examples.
+  expectExampleError(fmt::format("--train-data pixels='{}' --train-data "
+                                 "label='{}/test-labels-idx1-ubyte' {}",
+                                 images, dir.string(), test),
+                     "20 examples, and");
+  // A score naming no output.
+  expectExampleError(fmt::format("--train-data pixels='{}' --train-data "
+                                 "label='{}' {} --score nothing=label",
+                                 images, labels, test),
+                     "`--score nothing=label`");
+}
+
+} // namespace
