@@ -169,10 +169,11 @@ hostMachine(int optLevel, bool forObjectFile) {
   return machine;
 }
 
-/// The target machine for object files; null after setting `error`.
-std::unique_ptr<llvm::TargetMachine> objectTargetMachine(int optLevel,
-                                                         std::string &error) {
-  auto machine = hostMachine(optLevel, true);
+/// The target machine `machine` describes; null after setting `error`,
+/// also when `machine` itself is an error.
+std::unique_ptr<llvm::TargetMachine>
+targetMachine(llvm::Expected<llvm::orc::JITTargetMachineBuilder> &machine,
+              std::string &error) {
   if (!machine) {
     error = llvm::toString(machine.takeError());
     return nullptr;
@@ -208,8 +209,8 @@ bool compileObjectFile(
     const std::string &entry,
     const std::vector<std::pair<std::string, std::string>> &strings,
     std::string &objectBytes, std::string &error) {
-  std::unique_ptr<llvm::TargetMachine> target =
-      objectTargetMachine(options.optLevel, error);
+  auto machine = hostMachine(options.optLevel, true);
+  std::unique_ptr<llvm::TargetMachine> target = targetMachine(machine, error);
   if (!target)
     return false;
   llvm::LLVMContext context;
@@ -236,23 +237,17 @@ std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
                                           std::string &optimisedLlvmText,
                                           std::string &error) {
   auto machine = hostMachine(options.optLevel, false);
-  if (!machine) {
-    error = llvm::toString(machine.takeError());
+  std::unique_ptr<llvm::TargetMachine> target = targetMachine(machine, error);
+  if (!target)
     return nullptr;
-  }
-  auto target = machine->createTargetMachine();
-  if (!target) {
-    error = llvm::toString(target.takeError());
-    return nullptr;
-  }
 
   auto context = std::make_unique<llvm::LLVMContext>();
   std::unique_ptr<llvm::Module> module =
-      emitVerifiedModule(program, options, **target, *context, llvmText, error);
+      emitVerifiedModule(program, options, *target, *context, llvmText, error);
   if (!module)
     return nullptr;
-  preferWideVectors(*module, **target);
-  optimise(*module, **target, options.optLevel);
+  preferWideVectors(*module, *target);
+  optimise(*module, *target, options.optLevel);
   if (options.keepOptimisedLlvm) {
     llvm::raw_string_ostream text(optimisedLlvmText);
     module->print(text, nullptr);
