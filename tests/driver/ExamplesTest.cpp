@@ -1,7 +1,8 @@
-// Training on examples end to end: examples/fashion_rows.weft learns
+// The examples end to end, each in a tiny version: fashion_rows learns
 // synthetic images in Fashion-MNIST's IDX files, through `weft train` and
-// through a trainer from `weft build --train`, which agree; bad example
-// data gets one line naming the file or the input.
+// through a trainer from `weft build --train`, which agree; seq2seq_dates
+// and memn2n_qa train on `weft data`'s tasks, hyper_lm on text; bad
+// example data gets one line naming the file or the input.
 #include "CommandSupport.h"
 
 #include <fmt/format.h>
@@ -100,6 +101,57 @@ TEST(Examples, FashionRowsLearnsAndAStandaloneTrainerAgrees) {
   EXPECT_EQ(lastValue(dir / "standalone.jsonl", "val_loss"),
             lastValue(dir / "jit.jsonl", "val_loss"));
   EXPECT_EQ(lastValue(dir / "standalone.jsonl", "accuracy"), accuracy);
+}
+
+/// A generated task's example trains a few steps: `weft data` writes its
+/// training and test sets, and validation reports the scores.
+void expectGeneratedTaskTrains(const std::string &task,
+                               const std::string &model,
+                               const std::string &score) {
+  fs::path dir = freshDir("examples-" + task);
+  for (auto [set, seed] : {std::pair{"train", 1}, std::pair{"test", 2}}) {
+    CommandResult generated =
+        runCommand(fmt::format("'{}' data {} --count 200 --seed {} -o '{}'",
+                               WEFT_BINARY, task, seed, (dir / set).string()));
+    ASSERT_EQ(generated.status, 0) << generated.output;
+  }
+  fs::path metrics = dir / "metrics.jsonl";
+  CommandResult trained = runCommand(fmt::format(
+      "'{}' train '{}/examples/{}' --train-data '{}' --test-data '{}' "
+      "--score {} --steps 6 --eval-every 3 --batch 16 --metrics '{}'",
+      WEFT_BINARY, WEFT_SOURCE_DIR, model, (dir / "train").string(),
+      (dir / "test").string(), score, metrics.string()));
+  ASSERT_EQ(trained.status, 0) << trained.output;
+  double accuracy = lastValue(metrics, "accuracy");
+  EXPECT_GE(accuracy, 0.0) << trained.output;
+  EXPECT_LE(accuracy, 1.0) << trained.output;
+  EXPECT_GT(lastValue(metrics, "val_loss"), 0.0) << trained.output;
+}
+
+TEST(Examples, Seq2SeqDatesTrainsOnGeneratedDates) {
+  expectGeneratedTaskTrains("dates", "seq2seq_dates.weft", "logits=tgt");
+}
+
+TEST(Examples, MemN2NTrainsOnGeneratedStories) {
+  expectGeneratedTaskTrains("babi1", "memn2n_qa.weft", "logits=answer");
+}
+
+TEST(Examples, HyperLmTrainsOnText) {
+  fs::path dir = freshDir("examples-hyper");
+  {
+    std::ofstream out(dir / "text.txt");
+    for (int line = 0; line < 300; ++line)
+      out << "the hyper cell " << line % 9 << " writes its own weights.\n";
+  }
+  fs::path metrics = dir / "metrics.jsonl";
+  CommandResult trained = runCommand(fmt::format(
+      "'{}' train '{}/examples/hyper_lm.weft' --data '{}' --steps 4 "
+      "--eval-every 2 --batch 4 --sample 20 --metrics '{}'",
+      WEFT_BINARY, WEFT_SOURCE_DIR, (dir / "text.txt").string(),
+      metrics.string()));
+  ASSERT_EQ(trained.status, 0) << trained.output;
+  EXPECT_GT(lastValue(metrics, "val_loss"), 0.0) << trained.output;
+  EXPECT_NE(trained.output.find("--- sample"), std::string::npos);
 }
 
 /// One line of error, naming `expected`, and status 1.
