@@ -258,16 +258,19 @@ void score(const Scoring &scoring, const Column &target,
             output + ((t * batch + b) * scoring.positions + p) * width;
         bool right;
         if (scoring.bits) {
-          right = (scores[0] > 0) == (target.values[targetStep + p] > 0.5f);
+          float bit = target.values[targetStep + p];
+          if (bit < 0) // not scored: a step with nothing to predict
+            continue;
+          right = (scores[0] > 0) == (bit > 0.5f);
         } else {
           int64_t best =
               std::max_element(scores, scores + scoring.classes) - scores;
           right = best == target.ids[targetStep + p];
         }
         tally.right += right;
+        ++tally.positions;
         allRight = allRight && right;
       }
-      tally.positions += scoring.positions;
     }
     tally.exact += allRight;
     ++tally.examples;
@@ -364,10 +367,12 @@ ExampleFeed::validate(const PreparedInstance &prepared, std::string *) {
             tally);
   }
   validation.loss /= static_cast<double>(test.size());
-  if (scoring && scoring->bits) {
+  if (!scoring || tally.positions == 0)
+    return validation;
+  if (scoring->bits) {
     validation.scores.push_back(
         {"bit_error", 1.0 - double(tally.right) / double(tally.positions)});
-  } else if (scoring) {
+  } else {
     validation.scores.push_back(
         {"accuracy", double(tally.right) / double(tally.positions)});
     // With one prediction per example, exact match is the accuracy.
