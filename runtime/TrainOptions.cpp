@@ -27,10 +27,6 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
   text->excludes(trainData);
   trainData->needs(testData);
   testData->needs(trainData);
-  app.callback([text, trainData] {
-    if (text->count() == 0 && trainData->count() == 0)
-      throw CLI::RequiredError("--data or --train-data");
-  });
   app.add_option("--steps", options.steps, "stop after this many steps")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", options.seed, "random seed");
@@ -54,8 +50,9 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
   app.add_option("--optimizer", options.optimizer,
                  "sgd, momentum, adam or adamw (adam)")
       ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}));
-  app.add_option("--momentum", options.momentum, "momentum's factor (0.9)")
-      ->check(CLI::Range(0.0, 1.0));
+  CLI::Option *momentum =
+      app.add_option("--momentum", options.momentum, "momentum's factor (0.9)")
+          ->check(CLI::Range(0.0, 1.0));
   app.add_option("--weight-decay", options.weightDecay,
                  "L2 penalty (sgd, momentum, adam) or decoupled decay "
                  "(adamw) (0)")
@@ -67,12 +64,14 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
   app.add_option("--warmup", options.warmupSteps,
                  "steps of linear warm-up first (0)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--decay-every", options.decayEvery,
-                 "`step` schedule: steps per decay (1000)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--decay-factor", options.decayFactor,
-                 "`step` schedule: factor per decay (0.5)")
-      ->check(CLI::Range(0.0, 1.0));
+  CLI::Option *decayEvery =
+      app.add_option("--decay-every", options.decayEvery,
+                     "`step` schedule: steps per decay (1000)")
+          ->check(CLI::PositiveNumber);
+  CLI::Option *decayFactor =
+      app.add_option("--decay-factor", options.decayFactor,
+                     "`step` schedule: factor per decay (0.5)")
+          ->check(CLI::Range(0.0, 1.0));
   app.add_option("--clip", options.clip, "global gradient-norm limit")
       ->check(CLI::PositiveNumber);
   app.add_option("--seconds", options.maxSeconds,
@@ -87,6 +86,20 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
   app.add_option("--temperature", options.temperature,
                  "sampling temperature; 0 picks the likeliest")
       ->check(CLI::NonNegativeNumber);
+
+  // Options that would be silently ignored are errors instead.
+  app.callback([&options, text, trainData, momentum, decayEvery, decayFactor] {
+    if (text->count() == 0 && trainData->count() == 0)
+      throw CLI::RequiredError("--data or --train-data");
+    if (momentum->count() > 0 && options.optimizer != "momentum")
+      throw CLI::ValidationError("--momentum",
+                                 "applies to `--optimizer momentum` only");
+    if ((decayEvery->count() > 0 || decayFactor->count() > 0) &&
+        options.schedule != "step")
+      throw CLI::ValidationError(decayEvery->count() > 0 ? "--decay-every"
+                                                         : "--decay-factor",
+                                 "applies to `--schedule step` only");
+  });
 }
 
 } // namespace weft::runtime

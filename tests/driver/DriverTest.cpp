@@ -84,6 +84,32 @@ TEST(TrainData, FolderWithoutText) {
   expectDataError(dir.string());
 }
 
+/// Options that would do nothing with the others given are errors.
+TEST(TrainOptions, RejectsOptionsThatWouldBeIgnored) {
+  fs::path text = freshDir("ignored") / "text.txt";
+  std::ofstream(text) << "some text to train on, never read.\n";
+  std::string command =
+      fmt::format("'{}' train '{}/examples/char_lm.weft' --data '{}' ",
+                  WEFT_BINARY, WEFT_SOURCE_DIR, text.string());
+  for (auto [flags, expected] :
+       {std::pair{"--momentum 0.5", "`--optimizer momentum` only"},
+        std::pair{"--optimizer sgd --momentum 0.5",
+                  "`--optimizer momentum` only"},
+        std::pair{"--decay-every 10", "`--schedule step` only"},
+        std::pair{"--schedule cosine --decay-factor 0.1",
+                  "`--schedule step` only"}}) {
+    CommandResult result = runCommand(command + flags);
+    EXPECT_EQ(result.status, 1) << flags << "\n" << result.output;
+    EXPECT_NE(result.output.find(expected), std::string::npos) << flags << "\n"
+                                                               << result.output;
+  }
+  CommandResult neither = runCommand(fmt::format(
+      "'{}' train '{}/examples/char_lm.weft'", WEFT_BINARY, WEFT_SOURCE_DIR));
+  EXPECT_EQ(neither.status, 1) << neither.output;
+  EXPECT_NE(neither.output.find("--data or --train-data"), std::string::npos)
+      << neither.output;
+}
+
 /// `weft train` with each optimiser and schedule: a few steps on generated
 /// text finish with status 0 and write finite losses to the metrics file,
 /// with a validation at every `--eval-every` steps.
