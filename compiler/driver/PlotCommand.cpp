@@ -28,16 +28,15 @@ struct Curve {
 
 /// Reads the training and validation curves of one metrics file; an error
 /// names the file and line.
-bool readCurves(const std::string &path, bool byTime,
+bool readCurves(const std::string &path, const std::string &name, bool byTime,
                 std::vector<Curve> &curves, std::string *error) {
   std::ifstream in(path);
   if (!in) {
     *error = fmt::format("cannot open the metrics file `{}`", path);
     return false;
   }
-  std::string stem = std::filesystem::path(path).stem().string();
-  Curve train{stem + " train", {}, {}, false};
-  Curve validation{stem + " validation", {}, {}, true};
+  Curve train{name + " train", {}, {}, false};
+  Curve validation{name + " validation", {}, {}, true};
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     if (line.empty())
@@ -66,13 +65,33 @@ bool readCurves(const std::string &path, bool byTime,
   return true;
 }
 
+/// The legend's name of each metrics file: its stem, or, when two files
+/// share a stem (`a/metrics.jsonl`, `b/metrics.jsonl`), its folder too.
+std::vector<std::string> curveNames(const std::vector<std::string> &paths) {
+  std::vector<std::string> names;
+  for (const std::string &path : paths) {
+    std::filesystem::path file(path);
+    bool shared = std::count_if(paths.begin(), paths.end(),
+                                [&](const std::string &other) {
+                                  return std::filesystem::path(other).stem() ==
+                                         file.stem();
+                                }) > 1;
+    std::filesystem::path folder = file.parent_path().filename();
+    names.push_back(shared && !folder.empty() ? (folder / file.stem()).string()
+                                              : file.stem().string());
+  }
+  return names;
+}
+
 } // namespace
 
 int plotCommand(const PlotOptions &options) {
   std::vector<Curve> curves;
   std::string error;
-  for (const std::string &path : options.metrics)
-    if (!readCurves(path, options.byTime, curves, &error)) {
+  std::vector<std::string> names = curveNames(options.metrics);
+  for (size_t k = 0; k < options.metrics.size(); ++k)
+    if (!readCurves(options.metrics[k], names[k], options.byTime, curves,
+                    &error)) {
       std::fprintf(stderr, "weft: error: %s\n", error.c_str());
       return 1;
     }
