@@ -1,4 +1,4 @@
-// The `dates` and `babi1` generators. Every random choice is an integer
+// The `dates`, `babi1` and `copy` generators. Every random choice is an integer
 // below a bound, made from the raw 64-bit draws of std::mt19937_64 by
 // rejection, so that a seed gives the same data with any standard library
 // (std::uniform_int_distribution's algorithm is not specified).
@@ -234,15 +234,56 @@ NamedArrays generateBabi1(int64_t count, std::mt19937_64 &rng) {
   return arrays;
 }
 
+//===--- copy -------------------------------------------------------------===//
+
+NamedArrays generateCopy(int64_t count, const TaskOptions &options,
+                         std::mt19937_64 &rng) {
+  const int64_t steps = 2 * options.maxLength + 1;
+  const int64_t inputWidth = copyBits + 1; // the bits and the delimiter
+  std::vector<float> inputs(count * steps * inputWidth, 0.0f);
+  std::vector<float> targets(count * steps * copyBits, -1.0f);
+  std::vector<float> mask(count * steps, 0.0f);
+  for (int64_t example = 0; example < count; ++example) {
+    float *x = &inputs[example * steps * inputWidth];
+    float *y = &targets[example * steps * copyBits];
+    float *m = &mask[example * steps];
+    int64_t length = between(rng, options.minLength, options.maxLength);
+    // Each bit is read on step t and written back on step t + length + 1.
+    for (int64_t t = 0; t < length; ++t) {
+      for (int64_t bit = 0; bit < copyBits; ++bit) {
+        float value = static_cast<float>(below(rng, 2));
+        x[t * inputWidth + bit] = value;
+        y[(t + length + 1) * copyBits + bit] = value;
+      }
+      m[t + length + 1] = 1.0f;
+    }
+    x[length * inputWidth + copyBits] = 1.0f; // the delimiter
+  }
+  NamedArrays arrays;
+  arrays.emplace_back("x",
+                      NpyArray::fromFloats({count, steps, inputWidth}, inputs));
+  arrays.emplace_back("y",
+                      NpyArray::fromFloats({count, steps, copyBits}, targets));
+  arrays.emplace_back("mask", NpyArray::fromFloats({count, steps}, mask));
+  return arrays;
+}
+
 } // namespace
 
-std::vector<std::string> taskNames() { return {"dates", "babi1"}; }
+std::vector<std::string> taskNames() { return {"dates", "babi1", "copy"}; }
 
 std::optional<NamedArrays> generateTask(const std::string &task, int64_t count,
-                                        uint64_t seed, std::string *error) {
+                                        uint64_t seed, std::string *error,
+                                        const TaskOptions &options) {
   if (count < 1) {
     fail(error,
          fmt::format("the example count must be at least 1, not {}", count));
+    return std::nullopt;
+  }
+  if (options.minLength < 1 || options.minLength > options.maxLength) {
+    fail(error, fmt::format("the lengths must satisfy 1 <= minimum <= "
+                            "maximum, not {} and {}",
+                            options.minLength, options.maxLength));
     return std::nullopt;
   }
   std::mt19937_64 rng(seed);
@@ -250,6 +291,8 @@ std::optional<NamedArrays> generateTask(const std::string &task, int64_t count,
     return generateDates(count, rng);
   if (task == "babi1")
     return generateBabi1(count, rng);
+  if (task == "copy")
+    return generateCopy(count, options, rng);
   fail(error, fmt::format("unknown task `{}`; the tasks are {}", task,
                           fmt::join(taskNames(), ", ")));
   return std::nullopt;

@@ -1,8 +1,8 @@
 // Synthetic tasks: takes a task name, an example count and a seed, gives
-// the task's arrays (int64 ids, the example first on every axis), the same
-// on every machine and standard library for one seed. `weft data` writes
-// them as `.npy` files; the examples `seq2seq_dates.weft` and
-// `memn2n_qa.weft` train on them.
+// the task's arrays (the example first on every axis), the same on every
+// machine and standard library for one seed. `weft data` writes them as
+// `.npy` files; the examples `seq2seq_dates.weft`, `memn2n_qa.weft` and
+// `ntm_copy.weft` train on them.
 #pragma once
 
 #include "runtime/Checkpoint.h"
@@ -71,13 +71,40 @@ inline constexpr std::array<std::string_view, 20> babiVocabulary = {
 inline constexpr int64_t babiSentences = 10;    ///< M
 inline constexpr int64_t babiSentenceWords = 6; ///< W
 
-/// The names `generateTask` takes: `dates` and `babi1`.
+// The `copy` task of the Neural Turing Machine (Graves et al., 2014,
+// section 4.1): a sequence of L random 8-bit vectors, L uniform in
+// [minLength, maxLength], then a delimiter, then the same L vectors to be
+// written back while the input is blank. Every example is laid out over
+// 2 S + 1 steps, S = maxLength, whatever its L:
+//
+//   step    0 .. L-1     L           L+1 .. 2L    2L+1 .. 2S
+//   x       the bits     delimiter   zeros        zeros
+//   y       -1           -1          the bits     -1
+//   mask    0            0           1            0
+//
+// Arrays, float32:
+//   x    [count, 2S + 1, 9]  the bits in channels 0-7, channel 8 is 1 on
+//                            the delimiter step
+//   y    [count, 2S + 1, 8]  the bits to write back; -1 marks a step with
+//                            nothing to predict (`--score` skips it)
+//   mask [count, 2S + 1]     1 on the steps that write back, else 0
+
+inline constexpr int64_t copyBits = 8; ///< the width of a vector
+
+/// Settings of the tasks that take any. Only `copy` does.
+struct TaskOptions {
+  int64_t minLength = 1;  ///< copy: the shortest sequence, at least 1
+  int64_t maxLength = 20; ///< copy: the longest, S; at least minLength
+};
+
+/// The names `generateTask` takes: `dates`, `babi1` and `copy`.
 std::vector<std::string> taskNames();
 
 /// `count` examples of `task`, drawn from a std::mt19937_64 seeded with
-/// `seed`, as named arrays in the order listed above. An unknown task or a
-/// count below 1 is an error.
+/// `seed`, as named arrays in the order listed above. An unknown task, a
+/// count below 1 or lengths out of order are errors.
 std::optional<NamedArrays> generateTask(const std::string &task, int64_t count,
-                                        uint64_t seed, std::string *error);
+                                        uint64_t seed, std::string *error,
+                                        const TaskOptions &options = {});
 
 } // namespace weft::runtime

@@ -74,6 +74,8 @@ struct DataOptions {
   int64_t count = 1000;
   uint64_t seed = 1;
   std::string output; ///< The folder to write `<array>.npy` into.
+  /// `copy` only: the range of sequence lengths, when given.
+  std::optional<int64_t> minLength, maxLength;
 };
 /// `weft data TASK -o FOLDER`: writes a synthetic task's arrays.
 int dataCommand(const DataOptions &options);

@@ -1,6 +1,7 @@
-// `weft data TASK --count N --seed S -o FOLDER`: generates a synthetic
-// task (runtime/Tasks.h) and writes each of its arrays as
-// FOLDER/<array>.npy, the layout `weft train --train-data` reads.
+// `weft data TASK --count N --seed S [--min-length A --max-length B]
+// -o FOLDER`: generates a synthetic task (runtime/Tasks.h) and writes each
+// of its arrays as FOLDER/<array>.npy, the layout `weft train --train-data`
+// reads.
 #include "compiler/driver/Commands.h"
 #include "runtime/Npy.h"
 #include "runtime/Tasks.h"
@@ -13,9 +14,22 @@
 namespace weft::driver {
 
 int dataCommand(const DataOptions &options) {
+  // Lengths mean something to `copy` only; elsewhere they would be ignored.
+  runtime::TaskOptions taskOptions;
+  if (options.minLength || options.maxLength) {
+    if (options.task != "copy") {
+      std::fprintf(stderr,
+                   "weft: error: `--min-length` and `--max-length` are for "
+                   "the `copy` task only\n");
+      return 1;
+    }
+    taskOptions.minLength = options.minLength.value_or(taskOptions.minLength);
+    taskOptions.maxLength = options.maxLength.value_or(taskOptions.maxLength);
+  }
+
   std::string error;
-  std::optional<runtime::NamedArrays> arrays =
-      runtime::generateTask(options.task, options.count, options.seed, &error);
+  std::optional<runtime::NamedArrays> arrays = runtime::generateTask(
+      options.task, options.count, options.seed, &error, taskOptions);
   if (!arrays) {
     std::fprintf(stderr, "weft: error: %s\n", error.c_str());
     return 1;

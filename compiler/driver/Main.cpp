@@ -167,11 +167,17 @@ int main(int argc, char **argv) {
   weft::driver::DataOptions data;
   CLI::App *dataApp = app.add_subcommand(
       "data", "generate a synthetic task's arrays as .npy files");
-  dataApp->add_option("task", data.task, "dates or babi1")
+  dataApp->add_option("task", data.task, "dates, babi1 or copy")
       ->required()
       ->check(CLI::IsMember(weft::runtime::taskNames()));
   dataApp->add_option("--count", data.count, "number of examples (1000)");
   dataApp->add_option("--seed", data.seed, "random seed (1)");
+  dataApp->add_option_function<int64_t>(
+      "--min-length", [&](const int64_t &length) { data.minLength = length; },
+      "copy: the shortest sequence (1)");
+  dataApp->add_option_function<int64_t>(
+      "--max-length", [&](const int64_t &length) { data.maxLength = length; },
+      "copy: the longest sequence, and half the steps (20)");
   dataApp->add_option("-o,--output", data.output, "the folder to write")
       ->required();
 

@@ -104,27 +104,31 @@ TEST(Examples, FashionRowsLearnsAndAStandaloneTrainerAgrees) {
 }
 
 /// A generated task's example trains a few steps: `weft data` writes its
-/// training and test sets, and validation reports the scores.
+/// training and test sets (with `generateFlags`), and validation reports
+/// `scoreName`, within [0, 1].
 void expectGeneratedTaskTrains(const std::string &task,
                                const std::string &model,
-                               const std::string &score) {
+                               const std::string &score,
+                               const std::string &scoreName = "accuracy",
+                               const std::string &generateFlags = "",
+                               const std::string &trainFlags = "") {
   fs::path dir = freshDir("examples-" + task);
   for (auto [set, seed] : {std::pair{"train", 1}, std::pair{"test", 2}}) {
-    CommandResult generated =
-        runCommand(fmt::format("'{}' data {} --count 200 --seed {} -o '{}'",
-                               WEFT_BINARY, task, seed, (dir / set).string()));
+    CommandResult generated = runCommand(fmt::format(
+        "'{}' data {} --count 200 --seed {} {} -o '{}'", WEFT_BINARY, task,
+        seed, generateFlags, (dir / set).string()));
     ASSERT_EQ(generated.status, 0) << generated.output;
   }
   fs::path metrics = dir / "metrics.jsonl";
   CommandResult trained = runCommand(fmt::format(
       "'{}' train '{}/examples/{}' --train-data '{}' --test-data '{}' "
-      "--score {} --steps 6 --eval-every 3 --batch 16 --metrics '{}'",
+      "--score {} --steps 6 --eval-every 3 --batch 16 --metrics '{}' {}",
       WEFT_BINARY, WEFT_SOURCE_DIR, model, (dir / "train").string(),
-      (dir / "test").string(), score, metrics.string()));
+      (dir / "test").string(), score, metrics.string(), trainFlags));
   ASSERT_EQ(trained.status, 0) << trained.output;
-  double accuracy = lastValue(metrics, "accuracy");
-  EXPECT_GE(accuracy, 0.0) << trained.output;
-  EXPECT_LE(accuracy, 1.0) << trained.output;
+  double value = lastValue(metrics, scoreName);
+  EXPECT_GE(value, 0.0) << trained.output;
+  EXPECT_LE(value, 1.0) << trained.output;
   EXPECT_GT(lastValue(metrics, "val_loss"), 0.0) << trained.output;
 }
 
@@ -204,6 +208,14 @@ TEST(Examples, BadDataNamesTheFileOrTheInput) {
                                  "label='{}' {} --score nothing=label",
                                  images, labels, test),
                      "`--score nothing=label`");
+}
+
+TEST(Examples, NtmCopyTrainsOnGeneratedSequences) {
+  // Sequences of up to 5 vectors over 11 steps, compiled without LLVM's
+  // optimisations, keep the run to seconds.
+  expectGeneratedTaskTrains("copy", "ntm_copy.weft", "o=y", "bit_error",
+                            "--max-length 5",
+                            "--set S=5 --clip 10 --opt-level 0 --threads 1");
 }
 
 } // namespace

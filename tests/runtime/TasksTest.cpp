@@ -1,13 +1,14 @@
 // Tests of the synthetic task generators: a seed fixes the data, and the
 // decoded examples are right by checks made independently of the
 // generator (the standard library's calendar for dates, a replay of the
-// story for bAbI).
+// story for bAbI, the delimiter and the shifted bits for copy).
 
 #include "runtime/Tasks.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -16,9 +17,11 @@ using namespace weft::runtime;
 
 namespace {
 
-NamedArrays generate(const std::string &task, int64_t count, uint64_t seed) {
+NamedArrays generate(const std::string &task, int64_t count, uint64_t seed,
+                     const TaskOptions &options = {}) {
   std::string error;
-  std::optional<NamedArrays> arrays = generateTask(task, count, seed, &error);
+  std::optional<NamedArrays> arrays =
+      generateTask(task, count, seed, &error, options);
   EXPECT_TRUE(arrays) << error;
   return arrays ? *arrays : NamedArrays{};
 }
@@ -59,7 +62,8 @@ bool sameArrays(const NamedArrays &a, const NamedArrays &b) {
     return false;
   for (size_t i = 0; i < a.size(); ++i)
     if (a[i].first != b[i].first || a[i].second.shape != b[i].second.shape ||
-        a[i].second.toInt64s() != b[i].second.toInt64s())
+        a[i].second.dtype != b[i].second.dtype ||
+        a[i].second.bytes != b[i].second.bytes)
       return false;
   return true;
 }
@@ -80,6 +84,15 @@ TEST(Tasks, RejectsUnknownTasksAndEmptyCounts) {
   EXPECT_NE(error.find("unknown task `babi2`"), std::string::npos) << error;
   EXPECT_FALSE(generateTask("dates", 0, 1, &error));
   EXPECT_NE(error.find("at least 1"), std::string::npos) << error;
+}
+
+TEST(Tasks, RejectsLengthsOutOfOrder) {
+  std::string error;
+  EXPECT_FALSE(generateTask("copy", 10, 1, &error, {0, 5}));
+  EXPECT_NE(error.find("not 0 and 5"), std::string::npos) << error;
+  EXPECT_FALSE(generateTask("copy", 10, 1, &error, {6, 5}));
+  EXPECT_NE(error.find("not 6 and 5"), std::string::npos) << error;
+  EXPECT_TRUE(generateTask("copy", 10, 1, &error, {5, 5})) << error;
 }
 
 TEST(Tasks, DatesGiveTheIsoFormOfTheWrittenDate) {
@@ -196,4 +209,74 @@ TEST(Tasks, Babi1AnswersWithThePlaceThePersonWentToLast) {
     EXPECT_EQ(babiVocabulary.at(answer[example]), lastPlace[question[2]]);
   }
   EXPECT_EQ(lengths.size(), static_cast<size_t>(M - 1)) << "2 to 10 sentences";
+}
+
+TEST(Tasks, CopyWritesTheSequenceBackAfterTheDelimiter) {
+  const int64_t count = 500, shortest = 3, longest = 12;
+  const int64_t steps = 2 * longest + 1, B = copyBits;
+  NamedArrays arrays = generate("copy", count, 5, {shortest, longest});
+  const NpyArray &xArray = find(arrays, "x");
+  const NpyArray &yArray = find(arrays, "y");
+  const NpyArray &maskArray = find(arrays, "mask");
+  ASSERT_EQ(xArray.shape, (std::vector<int64_t>{count, steps, B + 1}));
+  ASSERT_EQ(yArray.shape, (std::vector<int64_t>{count, steps, B}));
+  ASSERT_EQ(maskArray.shape, (std::vector<int64_t>{count, steps}));
+  std::vector<double> x = xArray.toDoubles(), y = yArray.toDoubles(),
+                      mask = maskArray.toDoubles();
+
+  std::set<int64_t> lengths;
+  int64_t ones = 0, bits = 0;
+  for (int64_t example = 0; example < count; ++example) {
+    auto input = [&](int64_t t, int64_t c) {
+      return x[(example * steps + t) * (B + 1) + c];
+    };
+    auto target = [&](int64_t t, int64_t c) {
+      return y[(example * steps + t) * B + c];
+    };
+    // The length is where the one delimiter is.
+    int64_t length = -1;
+    for (int64_t t = 0; t < steps; ++t) {
+      if (input(t, B) == 0.0)
+        continue;
+      ASSERT_EQ(input(t, B), 1.0);
+      ASSERT_EQ(length, -1) << "two delimiters in example " << example;
+      length = t;
+    }
+    ASSERT_GE(length, shortest) << "example " << example;
+    ASSERT_LE(length, longest) << "example " << example;
+    lengths.insert(length);
+
+    for (int64_t t = 0; t < steps; ++t) {
+      bool writesBack = t > length && t <= 2 * length;
+      EXPECT_EQ(mask[example * steps + t], writesBack ? 1.0 : 0.0)
+          << "example " << example << " step " << t;
+      for (int64_t c = 0; c < B; ++c) {
+        double bit = input(t, c);
+        if (t < length) {
+          ASSERT_TRUE(bit == 0.0 || bit == 1.0);
+          ones += bit == 1.0;
+          ++bits;
+        } else {
+          EXPECT_EQ(bit, 0.0) << "input after the sequence, step " << t;
+        }
+        double expected = writesBack ? input(t - length - 1, c) : -1.0;
+        EXPECT_EQ(target(t, c), expected)
+            << "example " << example << " step " << t << " bit " << c;
+      }
+    }
+  }
+  EXPECT_EQ(lengths.size(), static_cast<size_t>(longest - shortest + 1))
+      << "every length occurs";
+  // About half the bits are 1: 3 standard deviations of thousands of coins.
+  double share = static_cast<double>(ones) / static_cast<double>(bits);
+  EXPECT_NEAR(share, 0.5, 3.0 * 0.5 / std::sqrt(static_cast<double>(bits)));
+}
+
+TEST(Tasks, CopyDefaultsToLengthsOneToTwenty) {
+  NamedArrays arrays = generate("copy", 20, 1);
+  EXPECT_EQ(find(arrays, "x").shape, (std::vector<int64_t>{20, 41, 9}));
+  EXPECT_EQ(find(arrays, "mask").shape, (std::vector<int64_t>{20, 41}));
+  // A seed fixes the data whatever the lengths.
+  EXPECT_TRUE(sameArrays(generate("copy", 20, 1, {4, 9}),
+                         generate("copy", 20, 1, {4, 9})));
 }
