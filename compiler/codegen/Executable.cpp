@@ -106,4 +106,26 @@ std::optional<ObjectCode> compileObject(const ir::Function &function,
   return std::nullopt;
 }
 
+std::optional<std::string> compileGpuKernels(const ir::Function &function,
+                                             const std::string &gpu,
+                                             int optLevel, std::string *error) {
+  std::optional<lower::LoweredProgram> program =
+      lower::lowerFunction(function, error);
+  if (!program)
+    return std::nullopt;
+  PtxOptions options;
+  options.gpu = gpu;
+  options.optLevel = optLevel;
+  std::string ptx, plan;
+  if (!compilePtx(*program, options, ptx, plan, *error))
+    return std::nullopt;
+  std::string text = "// Weft GPU kernels of `" + function.name + "` for " +
+                     gpu + ", float32.\n// Launch plan, in order:\n";
+  size_t start = 0;
+  for (size_t end; (end = plan.find('\n', start)) != std::string::npos;
+       start = end + 1)
+    text += "//   " + plan.substr(start, end - start) + "\n";
+  return text + "\n" + ptx;
+}
+
 } // namespace weft::codegen

@@ -83,4 +83,11 @@ std::optional<ObjectCode> compileObject(const ir::Function &function,
                                         const ObjectStrings &strings,
                                         std::string *error);
 
+/// Every kernel of `function`, forward and backward, as one PTX module
+/// for the GPU architecture `gpu` (sm_80 by default), headed by the launch
+/// plan that runs it as comments. Float32 only.
+std::optional<std::string> compileGpuKernels(const ir::Function &function,
+                                             const std::string &gpu,
+                                             int optLevel, std::string *error);
+
 } // namespace weft::codegen

@@ -1,9 +1,12 @@
 // Compiles a lowered program for the host CPU: emits the LLVM module,
 // verifies it, runs the new pass manager's O1-O3 pipeline with the host's
 // target machine, and hands the result to an ORC LLJIT whose symbol table
-// holds the CBLAS and libm functions the code calls.
+// holds the CBLAS and libm functions the code calls, or writes an object
+// file. For NVIDIA GPUs, the same pipeline over the kernels of
+// PtxEmitter.h with the NVPTX back end gives PTX assembly.
 #include "compiler/codegen/Jit.h"
 #include "compiler/codegen/ModuleEmitter.h"
+#include "compiler/codegen/PtxEmitter.h"
 #include "runtime/Threads.h"
 
 #include <llvm/ExecutionEngine/Orc/Core.h>
@@ -13,13 +16,17 @@
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
 
+#include <fmt/format.h>
+
 #include <cmath>
+#include <cstdio>
 #include <mutex>
 
 namespace weft::codegen {
@@ -186,20 +193,31 @@ targetMachine(llvm::Expected<llvm::orc::JITTargetMachineBuilder> &machine,
   return std::move(*target);
 }
 
-/// Runs the target's code generator over `module` into an object file.
-bool emitObject(llvm::Module &module, llvm::TargetMachine &target,
-                std::string &objectBytes, std::string &error) {
-  llvm::SmallVector<char, 0> bytes;
-  llvm::raw_svector_ostream stream(bytes);
+/// Runs the target's code generator over `module` into an object file or,
+/// for PTX, assembly text.
+bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &target,
+                     llvm::CodeGenFileType fileType, std::string &bytes,
+                     std::string &error) {
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream stream(buffer);
   llvm::legacy::PassManager codeGenerator;
-  if (target.addPassesToEmitFile(codeGenerator, stream, nullptr,
-                                 llvm::CodeGenFileType::ObjectFile)) {
-    error = "LLVM cannot emit object files for this host";
+  if (target.addPassesToEmitFile(codeGenerator, stream, nullptr, fileType)) {
+    error = fmt::format("LLVM cannot emit {} for {}",
+                        fileType == llvm::CodeGenFileType::ObjectFile
+                            ? "object files"
+                            : "assembly",
+                        target.getTargetTriple().str());
     return false;
   }
   codeGenerator.run(module);
-  objectBytes.assign(bytes.begin(), bytes.end());
+  bytes.assign(buffer.begin(), buffer.end());
   return true;
+}
+
+/// The PTX ISA version a GPU generation needs: 7.0 for sm_80, 7.1 for
+/// sm_86, 7.8 for sm_89 and sm_90 (CUDA 11.0, 11.1, 11.8).
+int ptxVersionFor(int smVersion) {
+  return smVersion >= 89 ? 78 : smVersion >= 86 ? 71 : 70;
 }
 
 } // namespace
@@ -228,7 +246,8 @@ bool compileObjectFile(
   }
   preferWideVectors(*module, *target);
   optimise(*module, *target, options.optLevel);
-  return emitObject(*module, *target, objectBytes, error);
+  return emitMachineCode(*module, *target, llvm::CodeGenFileType::ObjectFile,
+                         objectBytes, error);
 }
 
 std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
@@ -270,6 +289,54 @@ std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
   }
   return std::make_unique<LLJitModule>(std::move(*jit),
                                        address->toPtr<StepFunction>());
+}
+
+bool compilePtx(const lower::LoweredProgram &program, const PtxOptions &options,
+                std::string &ptx, std::string &launchPlan, std::string &error) {
+  int smVersion = 0;
+  if (std::sscanf(options.gpu.c_str(), "sm_%d", &smVersion) != 1 ||
+      smVersion < 70 || options.gpu != fmt::format("sm_{}", smVersion)) {
+    error = fmt::format("`{}` is not a GPU architecture Weft emits for: "
+                        "name one as sm_80, sm_86, sm_89 or sm_90",
+                        options.gpu);
+    return false;
+  }
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+  });
+  const std::string triple = "nvptx64-nvidia-cuda";
+  std::string lookupError;
+  const llvm::Target *nvptx =
+      llvm::TargetRegistry::lookupTarget(triple, lookupError);
+  if (!nvptx) {
+    error = "this LLVM has no NVPTX back end: " + lookupError;
+    return false;
+  }
+  std::unique_ptr<llvm::TargetMachine> target(nvptx->createTargetMachine(
+      triple, options.gpu, fmt::format("+ptx{}", ptxVersionFor(smVersion)),
+      llvm::TargetOptions(), std::nullopt, std::nullopt,
+      options.optLevel <= 0 ? llvm::CodeGenOptLevel::None
+                            : llvm::CodeGenOptLevel::Aggressive));
+
+  llvm::LLVMContext context;
+  PtxProgram kernels = emitPtxProgram(program, context);
+  llvm::Module &module = *kernels.module;
+  module.setDataLayout(target->createDataLayout());
+  module.setTargetTriple(triple);
+  std::string problems;
+  llvm::raw_string_ostream problemStream(problems);
+  if (llvm::verifyModule(module, &problemStream)) {
+    error = "generated GPU kernels do not verify: " + problems;
+    return false;
+  }
+  optimise(module, *target, options.optLevel);
+  launchPlan = std::move(kernels.launchPlan);
+  return emitMachineCode(module, *target, llvm::CodeGenFileType::AssemblyFile,
+                         ptx, error);
 }
 
 } // namespace weft::codegen

@@ -1,6 +1,7 @@
-// The CPU back end's last stage: a LoweredProgram in, machine code for
-// `weft_step` out, through LLVM's new pass manager and ORC LLJIT. This
-// header hides LLVM; Jit.cpp holds the JIT session.
+// The back end's last stage: a LoweredProgram in, machine code for
+// `weft_step` out, through LLVM's new pass manager and ORC LLJIT (or an
+// object file), or PTX for NVIDIA GPUs. This header hides LLVM; Jit.cpp
+// holds the JIT session.
 #pragma once
 
 #include "compiler/codegen/Executable.h"
@@ -42,5 +43,18 @@ bool compileObjectFile(
     const std::string &entry,
     const std::vector<std::pair<std::string, std::string>> &strings,
     std::string &objectBytes, std::string &error);
+
+/// What `weft --emit=ptx` targets.
+struct PtxOptions {
+  std::string gpu = "sm_80"; ///< sm_80, sm_86, sm_89, sm_90, ...
+  int optLevel = 2;
+};
+
+/// Emits every kernel of `program` (in float32) as a PTX entry for
+/// `options.gpu` into `ptx`, and the host's launch plan (kernels, GEMMs and
+/// copies in order inside the time loops) into `launchPlan`. Returns false
+/// and sets `error` on failure.
+bool compilePtx(const lower::LoweredProgram &program, const PtxOptions &options,
+                std::string &ptx, std::string &launchPlan, std::string &error);
 
 } // namespace weft::codegen

@@ -71,10 +71,9 @@ llvm::Value *KernelBodyEmitter::unaryMath(const Expr &expr, llvm::Value *x) {
   case ExprKind::Exp:
     return math.exp(x);
   case ExprKind::Log:
-    // TODO: log is still a libm call (through llvm.log), which keeps a loop
-    // using it scalar; it is rare in kernels (once per cross-entropy row),
-    // and an inline version beside FastMath's exp would fix it.
-    return builder.CreateUnaryIntrinsic(llvm::Intrinsic::log, x);
+    // On the CPU a libm call (through llvm.log), which keeps a loop using
+    // it scalar; it is rare in kernels (once per cross-entropy row).
+    return environment.logarithm(builder, x);
   case ExprKind::Tanh:
     return math.tanh(x);
   default:
@@ -123,8 +122,7 @@ llvm::Value *KernelBodyEmitter::binaryMath(ExprKind kind, llvm::Value *lhs,
   case ExprKind::Div:
     return builder.CreateFDiv(lhs, rhs);
   case ExprKind::Pow:
-    // A libm call (pow or powf) through llvm.pow.
-    return builder.CreateBinaryIntrinsic(llvm::Intrinsic::pow, lhs, rhs);
+    return environment.power(builder, lhs, rhs);
   default:
     return compare(kind, lhs, rhs);
   }
@@ -345,8 +343,8 @@ void KernelBodyEmitter::emitCrossEntropyRow(
   const Access &logits = kernel.operands[0];
   llvm::Value *max = rowMax(logits, point, kernel.width);
   llvm::Value *total = rowSumExp(logits, point, kernel.width, max, nullptr);
-  llvm::Value *logSumExp = builder.CreateFAdd(
-      max, builder.CreateUnaryIntrinsic(llvm::Intrinsic::log, total));
+  llvm::Value *logSumExp =
+      builder.CreateFAdd(max, environment.logarithm(builder, total));
   llvm::Value *target = load(kernel.operands[1], point);
   llvm::Value *inRange = targetInRange(target, kernel.width);
   llvm::Value *safeTarget =
@@ -382,8 +380,7 @@ void KernelBodyEmitter::emitLogSoftmaxRow(const lower::RowKernel &kernel,
   const Access &x = kernel.operands[0];
   llvm::Value *max = rowMax(x, point, kernel.width);
   llvm::Value *total = rowSumExp(x, point, kernel.width, max, nullptr);
-  llvm::Value *logTotal =
-      builder.CreateUnaryIntrinsic(llvm::Intrinsic::log, total);
+  llvm::Value *logTotal = environment.logarithm(builder, total);
   environment.loop(builder.getInt64(kernel.width), [&](llvm::Value *j) {
     llvm::Value *shifted = builder.CreateFSub(load(x, point, j), max);
     storeTo(kernel.result, elementAddress(kernel.result, point, j),

@@ -37,6 +37,15 @@ public:
   /// environment can tell the optimiser what the access may alias.
   virtual void describeAccess(llvm::Instruction *memoryOperation,
                               const lower::Access &access) {}
+  /// The natural logarithm and `x` to the power `y`: on the CPU the
+  /// llvm.log and llvm.pow intrinsics (libm calls); a GPU has no libm.
+  virtual llvm::Value *logarithm(llvm::IRBuilder<> &builder, llvm::Value *x) {
+    return builder.CreateUnaryIntrinsic(llvm::Intrinsic::log, x);
+  }
+  virtual llvm::Value *power(llvm::IRBuilder<> &builder, llvm::Value *x,
+                             llvm::Value *y) {
+    return builder.CreateBinaryIntrinsic(llvm::Intrinsic::pow, x, y);
+  }
 };
 
 /// Emits kernel bodies with one builder, float type and environment.

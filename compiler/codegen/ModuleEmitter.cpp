@@ -2,7 +2,7 @@
 // statement tree, wrapping each kernel body in a loop nest over its extents,
 // each time loop in an LLVM loop, and each GEMM in a CBLAS call.
 #include "compiler/codegen/ModuleEmitter.h"
-#include "compiler/codegen/KernelBody.h"
+#include "compiler/codegen/BufferEnvironment.h"
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/MDBuilder.h>
@@ -15,40 +15,22 @@ using namespace lower;
 
 namespace {
 
-class ModuleEmitter final : public KernelEnvironment {
+class ModuleEmitter final : public BufferEnvironment {
 public:
   ModuleEmitter(const LoweredProgram &program, FloatType floatType,
-                llvm::Module &module);
+                llvm::Module &module)
+      : BufferEnvironment(program, floatType, module) {}
 
   void emitStepFunction();
 
-  // KernelEnvironment.
-  llvm::Value *address(const Access &access,
-                       llvm::ArrayRef<llvm::Value *> point) override;
-  llvm::Type *elementType(const Access &access) override;
-  llvm::Value *batchSize() override { return batch; }
-  llvm::Value *size(Size size) override;
-  void loop(llvm::Value *count,
-            const std::function<void(llvm::Value *)> &body) override {
-    emitLoop(count, false, body, "i");
-  }
-  llvm::Value *scratch(llvm::Type *type, const llvm::Twine &name) override;
   void describeAccess(llvm::Instruction *memoryOperation,
                       const Access &access) override;
 
 private:
   void createAliasScopes();
-  void emitLoop(llvm::Value *count, bool reverse,
-                const std::function<void(llvm::Value *)> &body,
-                const llvm::Twine &name);
-  void emitNest(const std::vector<Size> &extents,
-                const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body,
-                std::vector<llvm::Value *> point = {});
   void emitParallelNest(
       const std::vector<Size> &extents, int64_t innerWork,
       const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body);
-  void loadBufferPointers(llvm::Value *table);
-  llvm::Value *index(const Index &index, llvm::ArrayRef<llvm::Value *> point);
 
   void emitStatements(const std::vector<Statement> &statements);
   void emit(const TimeLoop &loop);
@@ -61,89 +43,14 @@ private:
   void emit(const Gather &gather);
   void emit(const ScatterAddRows &scatter);
 
-  const LoweredProgram &program;
-  FloatType floatKind;
-  llvm::Module &module;
-  llvm::LLVMContext &context;
-  llvm::IRBuilder<> builder;
-  llvm::Type *floatType;
-  llvm::Function *function = nullptr;
-  llvm::Value *batch = nullptr;
   llvm::Value *bufferTable = nullptr; ///< weft_step's `buffers`.
   llvm::Value *timesArray = nullptr;  ///< Time indices for kernels.
   unsigned kernelCount = 0;
-  std::vector<llvm::Value *> bufferPointers;
   /// One alias scope per buffer, and per buffer the list of all the others'
   /// (built when first needed).
   std::vector<llvm::MDNode *> bufferScopes;
   std::vector<llvm::MDNode *> otherBufferScopes;
-  std::vector<llvm::Value *> timeSteps; ///< By TimeLoop number.
-  KernelBodyEmitter bodies;
 };
-
-ModuleEmitter::ModuleEmitter(const LoweredProgram &program, FloatType floatType,
-                             llvm::Module &module)
-    : program(program), floatKind(floatType), module(module),
-      context(module.getContext()), builder(context),
-      floatType(floatType == FloatType::F32 ? builder.getFloatTy()
-                                            : builder.getDoubleTy()),
-      timeSteps(program.loopCount, nullptr),
-      bodies(builder, this->floatType, *this) {}
-
-//===----------------------------------------------------------------------===//
-// Addresses and loops
-//===----------------------------------------------------------------------===//
-
-llvm::Value *ModuleEmitter::size(Size size) {
-  llvm::Value *fixed = builder.getInt64(size.fixed);
-  if (size.isFixed())
-    return fixed;
-  llvm::Value *scaled = size.perBatch == 1
-                            ? batch
-                            : builder.CreateMul(builder.getInt64(size.perBatch),
-                                                batch, "", true, true);
-  return size.fixed == 0 ? scaled
-                         : builder.CreateAdd(fixed, scaled, "", true, true);
-}
-
-/// base + sum of stride * variable, leaving out zero terms and unit strides.
-llvm::Value *ModuleEmitter::index(const Index &index,
-                                  llvm::ArrayRef<llvm::Value *> point) {
-  llvm::Value *sum = index.base.isZero() ? nullptr : size(index.base);
-  auto addTerm = [&](Size stride, llvm::Value *variable) {
-    if (stride.isZero())
-      return;
-    llvm::Value *term =
-        stride == Size{1, 0}
-            ? variable
-            : builder.CreateMul(size(stride), variable, "", true, true);
-    sum = sum ? builder.CreateAdd(sum, term, "", true, true) : term;
-  };
-  for (size_t d = 0; d < index.dimStrides.size() && d < point.size(); ++d)
-    addTerm(index.dimStrides[d], point[d]);
-  for (const TimeTerm &term : index.timeTerms)
-    addTerm(term.stride, timeSteps[term.loop]);
-  return sum ? sum : builder.getInt64(0);
-}
-
-llvm::Type *ModuleEmitter::elementType(const Access &access) {
-  return program.buffers[access.buffer].element == ElementKind::Int
-             ? builder.getInt64Ty()
-             : floatType;
-}
-
-llvm::Value *ModuleEmitter::address(const Access &access,
-                                    llvm::ArrayRef<llvm::Value *> point) {
-  return builder.CreateInBoundsGEP(elementType(access),
-                                   bufferPointers[access.buffer],
-                                   index(access.index, point));
-}
-
-llvm::Value *ModuleEmitter::scratch(llvm::Type *type, const llvm::Twine &name) {
-  llvm::BasicBlock &entry = function->getEntryBlock();
-  llvm::IRBuilder<> entryBuilder(&entry, entry.begin());
-  return entryBuilder.CreateAlloca(type, nullptr, name);
-}
 
 /// Buffers never overlap (Executable::run's contract), so every buffer gets
 /// its own alias scope. Without them the vectoriser guards each loop with
@@ -173,61 +80,6 @@ void ModuleEmitter::describeAccess(llvm::Instruction *memoryOperation,
       llvm::MDNode::get(context, {bufferScopes[buffer]}));
   memoryOperation->setMetadata(llvm::LLVMContext::MD_noalias,
                                otherBufferScopes[buffer]);
-}
-
-/// A counted loop: a counter from 0 to count - 1 in a header block; the
-/// body sees it, or count - 1 - it when `reverse`. Blocks join the function
-/// as they are filled, so the printed IR reads in program order.
-void ModuleEmitter::emitLoop(llvm::Value *count, bool reverse,
-                             const std::function<void(llvm::Value *)> &body,
-                             const llvm::Twine &name) {
-  llvm::BasicBlock *preheader = builder.GetInsertBlock();
-  auto *header = llvm::BasicBlock::Create(context, name + ".header");
-  auto *bodyBlock = llvm::BasicBlock::Create(context, name + ".body");
-  auto *exit = llvm::BasicBlock::Create(context, name + ".exit");
-  builder.CreateBr(header);
-
-  function->insert(function->end(), header);
-  builder.SetInsertPoint(header);
-  llvm::PHINode *counter = builder.CreatePHI(builder.getInt64Ty(), 2, name);
-  counter->addIncoming(builder.getInt64(0), preheader);
-  builder.CreateCondBr(builder.CreateICmpSLT(counter, count), bodyBlock, exit);
-
-  function->insert(function->end(), bodyBlock);
-  builder.SetInsertPoint(bodyBlock);
-  llvm::Value *step =
-      reverse ? builder.CreateSub(builder.CreateSub(count, builder.getInt64(1)),
-                                  counter)
-              : counter;
-  body(step);
-  llvm::Value *next =
-      builder.CreateAdd(counter, builder.getInt64(1), "", true, true);
-  counter->addIncoming(next, builder.GetInsertBlock());
-  builder.CreateBr(header);
-  function->insert(function->end(), exit);
-  builder.SetInsertPoint(exit);
-}
-
-/// The loops over `extents` that `point` does not give yet, around `body`.
-void ModuleEmitter::emitNest(
-    const std::vector<Size> &extents,
-    const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body,
-    std::vector<llvm::Value *> point) {
-  std::function<void(size_t)> level = [&](size_t depth) {
-    if (depth == extents.size()) {
-      body(point);
-      return;
-    }
-    emitLoop(
-        size(extents[depth]), false,
-        [&](llvm::Value *i) {
-          point.push_back(i);
-          level(depth + 1);
-          point.pop_back();
-        },
-        "k" + llvm::Twine(depth));
-  };
-  level(point.size());
 }
 
 /// A kernel whose points are independent, as an outlined function
@@ -407,16 +259,6 @@ void ModuleEmitter::emit(const Gemm &gemm) {
        builder.getInt32(gemm.lda), address(gemm.b, {}),
        builder.getInt32(gemm.ldb), llvm::ConstantFP::get(floatType, gemm.beta),
        address(gemm.c, {}), builder.getInt32(gemm.ldc)});
-}
-
-void ModuleEmitter::loadBufferPointers(llvm::Value *table) {
-  bufferPointers.clear();
-  for (size_t i = 0; i < program.buffers.size(); ++i) {
-    llvm::Value *slot =
-        builder.CreateConstInBoundsGEP1_64(builder.getPtrTy(), table, i);
-    bufferPointers.push_back(builder.CreateLoad(builder.getPtrTy(), slot,
-                                                "buffer" + llvm::Twine(i)));
-  }
 }
 
 /// `void weft_step(ptr buffers, i64 batch)`: loads the buffer pointers,

@@ -49,11 +49,11 @@ int emitCommand(const EmitOptions &options) {
   if (options.stage == "ast")
     return emitAst(options.file);
   static const std::vector<std::string> stages = {"ir", "grad-ir", "lowered",
-                                                  "llvm"};
+                                                  "llvm", "ptx"};
   if (std::find(stages.begin(), stages.end(), options.stage) == stages.end()) {
     std::fprintf(stderr,
                  "weft: error: unknown stage `%s`; use ast, ir, grad-ir, "
-                 "lowered or llvm\n",
+                 "lowered, llvm or ptx\n",
                  options.stage.c_str());
     return 1;
   }
@@ -64,6 +64,17 @@ int emitCommand(const EmitOptions &options) {
     return 1;
   if (options.stage == "ir" || options.stage == "grad-ir") {
     std::fputs(ir::print(*compilation.function).c_str(), stdout);
+    return 0;
+  }
+  if (options.stage == "ptx") {
+    std::string error;
+    std::optional<std::string> ptx = codegen::compileGpuKernels(
+        *compilation.function, options.gpu, optimizationLevel(), &error);
+    if (!ptx) {
+      std::fprintf(stderr, "weft: error: %s\n", error.c_str());
+      return 1;
+    }
+    std::fputs(ptx->c_str(), stdout);
     return 0;
   }
   if (!compilation.compile(options.useDouble ? codegen::FloatType::F64

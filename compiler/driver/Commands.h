@@ -14,10 +14,11 @@ namespace weft::driver {
 int checkCommand(const std::vector<std::string> &files);
 
 struct EmitOptions {
-  std::string stage; ///< ast, ir, grad-ir, lowered or llvm
+  std::string stage; ///< ast, ir, grad-ir, lowered, llvm or ptx
   std::string file;
   std::vector<std::string> sizes;
   bool useDouble = false;
+  std::string gpu = "sm_80"; ///< For ptx.
 };
 /// `weft --emit=STAGE FILE`: prints one stage's output.
 int emitCommand(const EmitOptions &options);

@@ -80,10 +80,12 @@ int main(int argc, char **argv) {
 
   EmitOptions emit;
   app.add_option("--emit", emit.stage,
-                 "print one stage: ast, ir, grad-ir, lowered, llvm");
+                 "print one stage: ast, ir, grad-ir, lowered, llvm, ptx");
   app.add_option("file", emit.file, "model file, with --emit");
   app.add_option("--set", emit.sizes, "bind a size: NAME=N");
   app.add_flag("--f64", emit.useDouble, "compute in float64");
+  app.add_option("--gpu", emit.gpu,
+                 "with --emit=ptx: the GPU architecture (sm_80)");
   // Products and kernels are split between the threads of one pool.
   int threads = std::max(1u, std::thread::hardware_concurrency());
   app.add_option("--threads", threads,
