@@ -37,6 +37,8 @@ int fail(const std::string &message) {
 
 int trainLinkedModel(const TrainOptions &options) {
   std::string error;
+  if (!checkTrainingDevice(options, &error))
+    return fail(error);
   std::optional<Manifest> trainManifest =
       parseManifest(weft_train_manifest, &error);
   std::optional<Manifest> evalManifest =

@@ -27,6 +27,10 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
   text->excludes(trainData);
   trainData->needs(testData);
   testData->needs(trainData);
+  app.add_option("--device", options.device,
+                 "cpu, or cuda: the GPU (its kernels exist, see `weft "
+                 "--emit=ptx`; training on it does not yet)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--steps", options.steps, "stop after this many steps")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", options.seed, "random seed");

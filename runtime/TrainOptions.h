@@ -18,7 +18,8 @@ struct TrainOptions {
   std::string data;                   ///< Text to train on.
   std::vector<std::string> trainData; ///< Examples: INPUT=FILE or folders.
   std::vector<std::string> testData;
-  std::string score; ///< OUTPUT=INPUT, scored at each validation.
+  std::string score;          ///< OUTPUT=INPUT, scored at each validation.
+  std::string device = "cpu"; ///< cpu, or cuda (not yet able to train).
   std::optional<int64_t> steps;
   uint64_t seed = 0;
   std::string metricsPath;

@@ -1,6 +1,7 @@
 // The training loop: see Trainer.h.
 #include "runtime/Trainer.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/Cuda.h"
 #include "runtime/Initializers.h"
 #include "runtime/Metrics.h"
 #include "runtime/Optimizers.h"
@@ -379,6 +380,16 @@ int train(const TrainOptions &options, const Program &trainProgram,
     return 1;
   }
   return trainer.run();
+}
+
+bool checkTrainingDevice(const TrainOptions &options, std::string *error) {
+  if (options.device != "cuda")
+    return true;
+  if (cudaDeviceCount(error))
+    *error = "a GPU is present, but Weft cannot train on it yet: its kernels "
+             "compile to PTX (`weft --emit=ptx`), and the runtime that "
+             "launches them is not written (docs/gpu.md)";
+  return false;
 }
 
 } // namespace weft::runtime

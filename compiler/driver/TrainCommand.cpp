@@ -17,6 +17,8 @@ int trainCommand(const TrainOptions &options) {
     std::fprintf(stderr, "weft: error: %s\n", error.c_str());
     return 1;
   };
+  if (!runtime::checkTrainingDevice(options.training, &error))
+    return fail();
   std::optional<runtime::Corpus> corpus;
   std::optional<int64_t> vocabulary;
   if (!options.training.data.empty()) {

@@ -110,6 +110,21 @@ TEST(TrainOptions, RejectsOptionsThatWouldBeIgnored) {
       << neither.output;
 }
 
+/// `--device=cuda` cannot train yet; without a GPU it says so, with one it
+/// says what is missing: one line either way, and status 1.
+TEST(TrainOptions, CudaDeviceIsAOneLineError) {
+  fs::path text = freshDir("cuda") / "text.txt";
+  std::ofstream(text) << "text for a device that is not there.\n";
+  CommandResult result = runCommand(
+      fmt::format("'{}' train '{}/examples/char_lm.weft' --data '{}' "
+                  "--device=cuda --steps 1",
+                  WEFT_BINARY, WEFT_SOURCE_DIR, text.string()));
+  EXPECT_EQ(result.status, 1) << result.output;
+  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1)
+      << result.output;
+  EXPECT_NE(result.output.find("GPU"), std::string::npos) << result.output;
+}
+
 /// `weft train` with each optimiser and schedule: a few steps on generated
 /// text finish with status 0 and write finite losses to the metrics file,
 /// with a validation at every `--eval-every` steps.
