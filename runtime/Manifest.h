@@ -4,6 +4,7 @@
 // so that the runtime can drive the code without the compiler.
 #pragma once
 
+#include "runtime/ModelSpecs.h"
 #include "runtime/Program.h"
 
 #include <cstdint>
@@ -13,25 +14,6 @@
 #include <vector>
 
 namespace weft::runtime {
-
-/// A trained parameter: its shape and how it starts.
-struct ParamSpec {
-  std::string name;
-  std::vector<int64_t> shape;
-  std::string init = "zeros";
-  std::vector<double> initArgs;
-};
-
-/// A model input with its concrete per-example type.
-struct InputSpec {
-  std::string name;
-  std::vector<int64_t> shape; ///< Per example, per step.
-  int64_t steps = 0;          ///< Non-zero for a stream input.
-  bool isToken = false;
-  int64_t vocab = 0; ///< For token inputs: ids are below this.
-  /// For carried state: the output holding the state after the last step.
-  std::string carriedFrom;
-};
 
 /// A model output: per example (and per step, for a stream) its shape.
 struct OutputSpec {

@@ -157,16 +157,12 @@ Compilation::manifest(std::vector<runtime::BufferSpec> buffers,
   runtime::Manifest manifest;
   manifest.floatBytes = floatType == codegen::FloatType::F32 ? 4 : 8;
   manifest.buffers = std::move(buffers);
-  for (const sema::ParamInfo &param : info.params)
-    manifest.params.push_back(
-        {param.name, param.shape, param.init, param.initArgs});
+  manifest.params = info.params;
+  manifest.inputs = info.inputs;
   int64_t vocab = 0;
-  for (const sema::InputInfo &input : info.inputs) {
-    manifest.inputs.push_back({input.name, input.shape, input.steps,
-                               input.isToken, input.vocab, input.carriedFrom});
+  for (const sema::InputInfo &input : info.inputs)
     if (input.isToken && input.steps > 1 && vocab == 0)
       vocab = input.vocab;
-  }
   for (const ir::NamedValue &output : function->outputs)
     if (std::find(info.outputs.begin(), info.outputs.end(), output.name) !=
         info.outputs.end())

@@ -6,6 +6,7 @@
 #include "compiler/ir/IR.h"
 #include "compiler/support/Diagnostics.h"
 #include "compiler/syntax/AST.h"
+#include "runtime/ModelSpecs.h"
 
 #include <map>
 #include <memory>
@@ -37,26 +38,11 @@ std::unique_ptr<Program> loadProgram(const std::string &path,
 /// Checks every cell and model of the program with symbolic sizes.
 bool checkProgram(const Program &program, DiagnosticEngine &diags);
 
-/// A trainable parameter with its concrete shape and initialiser.
-struct ParamInfo {
-  std::string name;
-  std::vector<int64_t> shape;
-  std::string init = "zeros";
-  std::vector<double> initArgs;
-};
-
-/// A model input with its concrete per-example type.
-struct InputInfo {
-  std::string name;
-  std::vector<int64_t> shape; ///< Per example, per step.
-  int64_t steps = 0;          ///< Non-zero for a stream input.
-  bool isToken = false;
-  int64_t vocab = 0; ///< For token inputs: ids are below this.
-  /// For the initial state of a carried recurrence (`h[-1] =
-  /// carry(zeros(H))`): the output holding the state after the last step,
-  /// which training feeds back as this input in the next window.
-  std::string carriedFrom;
-};
+/// A trainable parameter with its concrete shape and initialiser, and a
+/// model input with its concrete per-example type: the runtime's own
+/// descriptions, which manifests carry.
+using ParamInfo = runtime::ParamSpec;
+using InputInfo = runtime::InputSpec;
 
 /// What a built model needs from outside and gives back.
 struct ModelInfo {
