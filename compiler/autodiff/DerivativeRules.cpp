@@ -151,6 +151,8 @@ void reluRule(RuleContext &c) {
 
 // Pow: y = aᵇ; ā += ȳ·b·a^(b−1), b̄ += ȳ·log(a)·y. The second needs a > 0;
 // it is skipped when b is a constant, which needs no gradient (x² at x < 0).
+// At a = 0 it is 0, as PyTorch takes it (y = 0 there for b > 0), not
+// log(0)·0 = NaN: an NTM head sharpens weights that underflow to 0.
 void powRule(RuleContext &c) {
   Value *a = c.operand(0);
   Value *b = c.operand(1);
@@ -162,7 +164,9 @@ void powRule(RuleContext &c) {
   if (exponentOp && exponentOp->kind == OpKind::Constant)
     return;
   Value *logA = c.unary(OpKind::Log, a);
-  Value *scaled = c.binary(OpKind::Mul, logA, c.result());
+  Value *zero = c.builder().constant(0);
+  Value *scaled = c.builder().where(c.binary(OpKind::Equal, a, zero), zero,
+                                    c.binary(OpKind::Mul, logA, c.result()));
   c.accumulate(1, c.binary(OpKind::Mul, g, scaled));
 }
 

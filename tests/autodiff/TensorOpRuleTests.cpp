@@ -41,6 +41,18 @@ TEST(ElementwiseRuleTest, PowBothOperands) {
   check.check();
 }
 
+// A zero base gives the exponent a zero cotangent (0^b is 0 for every
+// b > 0), not log(0) * 0 = NaN.
+TEST(ElementwiseRuleTest, PowZeroBase) {
+  GradientCheck check;
+  Value *zero = check.builder.binary(OpKind::Mul, check.input("a", {3}),
+                                     check.builder.constant(0));
+  // b > 1 keeps the base's own slope, b 0^(b-1), finite.
+  Value *exponent = check.param("b", {3}, 1.5, 2.5);
+  check.setWeightedLoss(check.builder.binary(OpKind::Pow, zero, exponent));
+  check.check();
+}
+
 // A constant exponent gets no cotangent, so a negative base is fine.
 TEST(ElementwiseRuleTest, PowConstantExponentNegativeBase) {
   GradientCheck check;
