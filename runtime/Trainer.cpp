@@ -70,7 +70,10 @@ private:
   std::vector<TrainedTensor<float>> tensors;
   std::variant<Sgd<float>, Adam<float>> optimizer;
   Schedule schedule;
-  int64_t startStep = 0; ///< The step a resumed run starts at.
+  int64_t startStep = 0;    ///< The step a resumed run starts at.
+  int64_t skippedSteps = 0; ///< Updates left out for non-finite gradients.
+  int nonFiniteInARow = 0;
+  static constexpr int maxNonFiniteInARow = 10;
   std::optional<JsonLinesWriter> metrics;
   /// Buffers of the forward program, by batch size, kept between
   /// validations.
@@ -261,7 +264,17 @@ double Trainer::trainStep(double learningRate) {
   feed.fillNextBatch(trainInstance);
   trainInstance.run();
   feed.afterStep(trainInstance);
-  clipGradientNorm<float>(tensors, options.clip);
+  double norm = clipGradientNorm<float>(tensors, options.clip);
+  if (!std::isfinite(norm)) {
+    // An overflow in one batch's backward pass would make every parameter
+    // NaN; the step is left out, and said so.
+    ++skippedSteps;
+    std::printf("a gradient was not finite (norm %g): the update is "
+                "skipped\n",
+                norm);
+    std::fflush(stdout);
+    return *static_cast<float *>(trainInstance.buffer("loss"));
+  }
   std::string ignored;
   std::visit(
       [&](auto &chosen) {
@@ -297,6 +310,8 @@ void Trainer::report(int64_t step, std::optional<double> trainLoss,
   std::fflush(stdout);
   if (metrics) {
     nlohmann::json record = {{"step", step}, {"elapsed_s", elapsed}};
+    if (skippedSteps > 0)
+      record["skipped_steps"] = skippedSteps;
     if (trainLoss)
       record["train_loss"] = *trainLoss;
     if (validation) {
@@ -348,11 +363,15 @@ int Trainer::run() {
                           ? double(step) / double(*options.steps)
                           : elapsed() / options.maxSeconds;
     trainLoss = trainStep(schedule.rateAt(step, progress));
-    if (!std::isfinite(*trainLoss)) {
+    // One batch with a non-finite loss is skipped (trainStep leaves its
+    // update out); a run of them means training has diverged.
+    nonFiniteInARow = std::isfinite(*trainLoss) ? 0 : nonFiniteInARow + 1;
+    if (nonFiniteInARow >= maxNonFiniteInARow) {
       std::fprintf(stderr,
-                   "weft: error: the training loss became %f at "
-                   "step %lld\n",
-                   *trainLoss, static_cast<long long>(step));
+                   "weft: error: the training loss was %f for %d steps in a "
+                   "row, up to step %lld: training has diverged\n",
+                   *trainLoss, maxNonFiniteInARow,
+                   static_cast<long long>(step));
       return 1;
     }
   }

@@ -4,6 +4,7 @@
 // and memn2n_qa train on `weft data`'s tasks, hyper_lm on text; bad
 // example data gets one line naming the file or the input.
 #include "CommandSupport.h"
+#include "runtime/Npy.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -156,6 +157,37 @@ TEST(Examples, HyperLmTrainsOnText) {
   ASSERT_EQ(trained.status, 0) << trained.output;
   EXPECT_GT(lastValue(metrics, "val_loss"), 0.0) << trained.output;
   EXPECT_NE(trained.output.find("--- sample"), std::string::npos);
+}
+
+/// A batch whose loss is not finite is skipped, and training goes on; a
+/// run of them is divergence, an error.
+TEST(Examples, NonFiniteBatchesAreSkippedUntilTrainingDiverges) {
+  fs::path dir = freshDir("examples-nonfinite");
+  auto train = [&](const std::string &name, std::vector<float> values) {
+    fs::path folder = dir / name;
+    fs::create_directories(folder);
+    std::string error;
+    EXPECT_TRUE(weft::runtime::writeNpy(
+        (folder / "x.npy").string(),
+        weft::runtime::NpyArray::fromFloats({int64_t(values.size())}, values),
+        &error))
+        << error;
+    return runCommand(fmt::format(
+        "'{}' train '{}/tests/driver/models/log_of_input.weft' "
+        "--train-data '{}' --test-data '{}' --steps 30 --batch 4 "
+        "--eval-every 10 --optimizer sgd --lr 0.1",
+        WEFT_BINARY, WEFT_SOURCE_DIR, folder.string(), folder.string()));
+  };
+  std::vector<float> mostlyPositive(40, 1.0f);
+  mostlyPositive[7] = -1.0f;
+  CommandResult skipped = train("one-bad", mostlyPositive);
+  EXPECT_EQ(skipped.status, 0) << skipped.output;
+  EXPECT_NE(skipped.output.find("the update is skipped"), std::string::npos)
+      << skipped.output;
+  CommandResult diverged = train("all-bad", std::vector<float>(40, -1.0f));
+  EXPECT_EQ(diverged.status, 1) << diverged.output;
+  EXPECT_NE(diverged.output.find("training has diverged"), std::string::npos)
+      << diverged.output;
 }
 
 /// One line of error, naming `expected`, and status 1.
