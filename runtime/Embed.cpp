@@ -58,24 +58,9 @@ int weft_model_load_weights(weft_model *model, const char *path) {
       weft::runtime::readWeights(path, &error);
   if (!arrays)
     return failWith(error, -1);
-  for (const weft::runtime::ParamSpec &param : model->manifest.params) {
-    const weft::runtime::NpyArray *found = nullptr;
-    for (const auto &[name, array] : *arrays)
-      if (name == param.name)
-        found = &array;
-    if (!found)
-      return failWith(
-          fmt::format("`{}` has no parameter `{}`", path, param.name), -1);
-    if (found->shape != param.shape)
-      return failWith(
-          fmt::format("`{}`: `{}` has shape [{}], and the model's is [{}]",
-                      path, param.name, fmt::join(found->shape, ", "),
-                      fmt::join(param.shape, ", ")),
-          -1);
-    std::vector<float> values = found->toFloats();
-    std::memcpy(model->instance->buffer(param.name), values.data(),
-                values.size() * sizeof(float));
-  }
+  if (!weft::runtime::setParameters(*arrays, model->manifest.params, path,
+                                    *model->instance, &error))
+    return failWith(error, -1);
   return 0;
 }
 

@@ -2,7 +2,10 @@
 #include "runtime/Manifest.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
+
+#include <cstring>
 
 namespace weft::runtime {
 
@@ -147,6 +150,29 @@ trainingModel(const Manifest &manifest, TrainingData data, std::string *error) {
     return std::nullopt;
   }
   return model;
+}
+
+bool setParameters(const NamedArrays &arrays,
+                   const std::vector<ParamSpec> &params,
+                   const std::string &source, Instance &instance,
+                   std::string *error) {
+  for (const ParamSpec &param : params) {
+    const NpyArray *array = findArray(arrays, param.name);
+    if (!array) {
+      *error = fmt::format("`{}` has no parameter `{}`", source, param.name);
+      return false;
+    }
+    if (array->shape != param.shape) {
+      *error = fmt::format("`{}`: `{}` has shape [{}], and the model's is [{}]",
+                           source, param.name, fmt::join(array->shape, ", "),
+                           fmt::join(param.shape, ", "));
+      return false;
+    }
+    std::vector<float> values = array->toFloats();
+    std::memcpy(instance.buffer(param.name), values.data(),
+                values.size() * sizeof(float));
+  }
+  return true;
 }
 
 } // namespace weft::runtime

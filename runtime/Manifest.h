@@ -4,6 +4,7 @@
 // so that the runtime can drive the code without the compiler.
 #pragma once
 
+#include "runtime/Checkpoint.h"
 #include "runtime/ModelSpecs.h"
 #include "runtime/Program.h"
 
@@ -57,5 +58,13 @@ enum class TrainingData { Text, Examples };
 /// names an input that would need other data.
 std::optional<TrainingModel>
 trainingModel(const Manifest &manifest, TrainingData data, std::string *error);
+
+/// Copies every parameter of `params` from `arrays` (read from `source`)
+/// into `instance`'s float32 buffers; an error names the parameter that is
+/// missing or has another shape.
+bool setParameters(const NamedArrays &arrays,
+                   const std::vector<ParamSpec> &params,
+                   const std::string &source, Instance &instance,
+                   std::string *error);
 
 } // namespace weft::runtime

@@ -54,8 +54,6 @@ private:
   bool checkpoint(int64_t step, std::string *error);
   NamedArrays parameterArrays();
   NamedArrays trainingState(int64_t step);
-  bool setParams(const NamedArrays &arrays, const std::string &source,
-                 std::string *error);
   void report(int64_t step, std::optional<double> trainLoss,
               const std::optional<Validation> &validation, double elapsed,
               int64_t items);
@@ -149,29 +147,6 @@ bool Trainer::checkpoint(int64_t step, std::string *error) {
   return writeCheckpoint(dir, step, parameterArrays(), error, &state);
 }
 
-/// Copies every parameter from `arrays` (read from `source`), which must
-/// hold each with the model's shape.
-bool Trainer::setParams(const NamedArrays &arrays, const std::string &source,
-                        std::string *error) {
-  for (const ParamSpec &param : model.params) {
-    const NpyArray *array = findArray(arrays, param.name);
-    if (!array) {
-      *error = fmt::format("`{}` has no parameter `{}`", source, param.name);
-      return false;
-    }
-    if (array->shape != param.shape) {
-      *error = fmt::format("`{}`: `{}` has shape [{}], and the model's is [{}]",
-                           source, param.name, fmt::join(array->shape, ", "),
-                           fmt::join(param.shape, ", "));
-      return false;
-    }
-    std::vector<float> values = array->toFloats();
-    std::memcpy(trainInstance.buffer(param.name), values.data(),
-                values.size() * sizeof(float));
-  }
-  return true;
-}
-
 bool Trainer::loadWeights(std::string *error) {
   // A `--save` that cannot be written fails now, not after the training.
   if (!options.saveWeights.empty()) {
@@ -194,7 +169,8 @@ bool Trainer::loadWeights(std::string *error) {
   if (options.loadWeights.empty())
     return true;
   std::optional<NamedArrays> arrays = readWeights(options.loadWeights, error);
-  return arrays && setParams(*arrays, options.loadWeights, error);
+  return arrays && setParameters(*arrays, model.params, options.loadWeights,
+                                 trainInstance, error);
 }
 
 /// What resuming needs besides the parameters: the step, the optimiser's
@@ -225,7 +201,8 @@ bool Trainer::resume(std::string *error) {
     return true;
   NamedArrays arrays, state;
   if (!readLatestCheckpoint(options.resumeDir, arrays, state, error) ||
-      !setParams(arrays, options.resumeDir, error))
+      !setParameters(arrays, model.params, options.resumeDir, trainInstance,
+                     error))
     return false;
   std::string where = options.resumeDir + "/latest/state.safetensors";
   const NpyArray *step = findArray(state, "step");
