@@ -343,6 +343,28 @@ TEST(GradientCheck, StdTwoLayerGRU) {
   check.checkAll(1);
 }
 
+TEST(GradientCheck, StdNTMHeadsThroughAWrittenMemory) {
+  std::mt19937_64 rng(59);
+  const int64_t T = 3, B = 2, I = 2, C = 3, N = 4, W = 3;
+  Arrays params{{"U", randomArray({C, I + W}, rng)}};
+  for (const char *head : {"reader.", "writer."}) {
+    params[fmt::format("{}W_head", head)] = randomArray({W + 6, C}, rng);
+    params[fmt::format("{}b_head", head)] = randomArray({W + 6}, rng);
+  }
+  for (const char *name : {"writer.E", "writer.A"})
+    params[name] = randomArray({W, C}, rng);
+  for (const char *name : {"writer.b_e", "writer.b_a"})
+    params[name] = randomArray({W}, rng);
+  GradientCheck check("ntm_heads.weft", params,
+                      {{"x", randomArray({T, B, I}, rng)},
+                       {"M0", randomArray({B, N, W}, rng)},
+                       {"wr0", randomArray({B, N}, rng)},
+                       {"ww0", randomArray({B, N}, rng)},
+                       {"G", randomArray({T, B, W}, rng)},
+                       {"G_M", randomArray({B, N, W}, rng)}});
+  check.checkAll(1);
+}
+
 TEST(GradientCheck, TensorOperationsAndIndexNotation) {
   std::mt19937_64 rng(17);
   const int64_t T = 3, B = 2, I = 3, H = 4;
