@@ -28,9 +28,10 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
   trainData->needs(testData);
   testData->needs(trainData);
   app.add_option("--device", options.device,
-                 "cpu, or cuda: the GPU (its kernels exist, see `weft "
-                 "--emit=ptx`; training on it does not yet)")
-      ->check(CLI::IsMember({"cpu", "cuda"}));
+                 "cpu; cuda, the first GPU (float32); or gpu-emulated, the "
+                 "GPU's kernels and launch plan run on this CPU (slow: for "
+                 "checking the GPU path without a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda", "gpu-emulated"}));
   app.add_option("--steps", options.steps, "stop after this many steps")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", options.seed, "random seed");

@@ -19,7 +19,7 @@ struct TrainOptions {
   std::vector<std::string> trainData; ///< Examples: INPUT=FILE or folders.
   std::vector<std::string> testData;
   std::string score;          ///< OUTPUT=INPUT, scored at each validation.
-  std::string device = "cpu"; ///< cpu, or cuda (not yet able to train).
+  std::string device = "cpu"; ///< cpu, cuda or gpu-emulated.
   std::optional<int64_t> steps;
   uint64_t seed = 0;
   std::string metricsPath;

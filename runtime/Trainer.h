@@ -20,8 +20,8 @@ int train(const TrainOptions &options, const Program &trainProgram,
           const Program &evalProgram, const TrainingModel &model,
           DataFeed &feed);
 
-/// Whether `--device` can train: the CPU always; `cuda`, not yet (the
-/// error says why: no driver, no GPU, or no runtime for it).
+/// Whether `--device` can train here: `cuda` needs a GPU and its driver
+/// (the error says which is missing); the others always can.
 bool checkTrainingDevice(const TrainOptions &options, std::string *error);
 
 } // namespace weft::runtime

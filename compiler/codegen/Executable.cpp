@@ -2,6 +2,7 @@
 // the lowered program, and keeps the buffer table; an Instance allocates the
 // buffers for one batch size and runs the step on them.
 #include "compiler/codegen/Executable.h"
+#include "compiler/codegen/HostDevice.h"
 #include "compiler/codegen/Jit.h"
 #include "compiler/lower/Lower.h"
 
@@ -106,9 +107,9 @@ std::optional<ObjectCode> compileObject(const ir::Function &function,
   return std::nullopt;
 }
 
-std::optional<std::string> compileGpuKernels(const ir::Function &function,
-                                             const std::string &gpu,
-                                             int optLevel, std::string *error) {
+std::optional<GpuCode> compileGpuCode(const ir::Function &function,
+                                      const std::string &gpu, int optLevel,
+                                      std::string *error) {
   std::optional<lower::LoweredProgram> program =
       lower::lowerFunction(function, error);
   if (!program)
@@ -116,16 +117,44 @@ std::optional<std::string> compileGpuKernels(const ir::Function &function,
   PtxOptions options;
   options.gpu = gpu;
   options.optLevel = optLevel;
-  std::string ptx, plan;
-  if (!compilePtx(*program, options, ptx, plan, *error))
+  GpuCode code;
+  code.buffers = bufferSpecs(*program);
+  if (!compilePtx(*program, options, code.ptx, code.plan, *error))
     return std::nullopt;
+  return code;
+}
+
+std::optional<std::string> compileGpuKernels(const ir::Function &function,
+                                             const std::string &gpu,
+                                             int optLevel, std::string *error) {
+  std::optional<GpuCode> code = compileGpuCode(function, gpu, optLevel, error);
+  if (!code)
+    return std::nullopt;
+  std::string plan = runtime::describePlan(code->plan);
   std::string text = "// Weft GPU kernels of `" + function.name + "` for " +
                      gpu + ", float32.\n// Launch plan, in order:\n";
   size_t start = 0;
   for (size_t end; (end = plan.find('\n', start)) != std::string::npos;
        start = end + 1)
     text += "//   " + plan.substr(start, end - start) + "\n";
-  return text + "\n" + ptx;
+  return text + "\n" + code->ptx;
+}
+
+std::unique_ptr<runtime::Program>
+compileHostEmulatedGpuProgram(const ir::Function &function,
+                              std::string *error) {
+  std::optional<lower::LoweredProgram> program =
+      lower::lowerFunction(function, error);
+  if (!program)
+    return nullptr;
+  runtime::DevicePlan plan;
+  std::unique_ptr<HostKernels> kernels =
+      compileHostKernels(*program, plan, *error);
+  if (!kernels)
+    return nullptr;
+  return std::make_unique<runtime::DeviceProgram>(
+      bufferSpecs(*program), std::move(plan),
+      std::make_unique<HostDevice>(std::move(kernels)));
 }
 
 } // namespace weft::codegen

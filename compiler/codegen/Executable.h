@@ -4,6 +4,7 @@
 #pragma once
 
 #include "compiler/ir/IR.h"
+#include "runtime/DevicePlan.h"
 #include "runtime/Program.h"
 
 #include <cstdint>
@@ -83,11 +84,32 @@ std::optional<ObjectCode> compileObject(const ir::Function &function,
                                         const ObjectStrings &strings,
                                         std::string *error);
 
-/// Every kernel of `function`, forward and backward, as one PTX module
-/// for the GPU architecture `gpu` (sm_80 by default), headed by the launch
-/// plan that runs it as comments. Float32 only.
+/// A step for NVIDIA GPUs: every kernel of the program, forward and
+/// backward, as one PTX module, with the plan that launches them and the
+/// buffer table they work on. Float32 only.
+struct GpuCode {
+  std::string ptx;
+  runtime::DevicePlan plan;
+  std::vector<BufferSpec> buffers;
+};
+
+/// Lowers `function` and compiles its kernels for the GPU architecture
+/// `gpu` (sm_80, sm_86, sm_89 or sm_90). Returns nullopt and sets `error`
+/// on failure.
+std::optional<GpuCode> compileGpuCode(const ir::Function &function,
+                                      const std::string &gpu, int optLevel,
+                                      std::string *error);
+
+/// `weft --emit=ptx`: the PTX module of compileGpuCode, headed by the
+/// launch plan as comments.
 std::optional<std::string> compileGpuKernels(const ir::Function &function,
                                              const std::string &gpu,
                                              int optLevel, std::string *error);
+
+/// The GPU's launch plan for `function`, run on the host CPU with the GPU
+/// kernels compiled for it (HostDevice.h): the same results as a GPU, for
+/// tests that have none. Returns null and sets `error` on failure.
+std::unique_ptr<runtime::Program>
+compileHostEmulatedGpuProgram(const ir::Function &function, std::string *error);
 
 } // namespace weft::codegen

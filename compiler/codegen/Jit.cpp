@@ -33,6 +33,18 @@ namespace weft::codegen {
 
 namespace {
 
+class LLJitHostKernels final : public HostKernels {
+public:
+  LLJitHostKernels(std::unique_ptr<llvm::orc::LLJIT> jit,
+                   std::vector<HostKernel> functions)
+      : jit(std::move(jit)), functions(std::move(functions)) {}
+  const std::vector<HostKernel> &kernels() const override { return functions; }
+
+private:
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::vector<HostKernel> functions;
+};
+
 class LLJitModule final : public JitModule {
 public:
   LLJitModule(std::unique_ptr<llvm::orc::LLJIT> jit, StepFunction step)
@@ -292,7 +304,8 @@ std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
 }
 
 bool compilePtx(const lower::LoweredProgram &program, const PtxOptions &options,
-                std::string &ptx, std::string &launchPlan, std::string &error) {
+                std::string &ptx, runtime::DevicePlan &plan,
+                std::string &error) {
   int smVersion = 0;
   if (std::sscanf(options.gpu.c_str(), "sm_%d", &smVersion) != 1 ||
       smVersion < 70 || options.gpu != fmt::format("sm_{}", smVersion)) {
@@ -334,9 +347,54 @@ bool compilePtx(const lower::LoweredProgram &program, const PtxOptions &options,
     return false;
   }
   optimise(module, *target, options.optLevel);
-  launchPlan = std::move(kernels.launchPlan);
+  plan = std::move(kernels.plan);
   return emitMachineCode(module, *target, llvm::CodeGenFileType::AssemblyFile,
                          ptx, error);
+}
+
+std::unique_ptr<HostKernels>
+compileHostKernels(const lower::LoweredProgram &program,
+                   runtime::DevicePlan &plan, std::string &error) {
+  const int optLevel = 1;
+  auto machine = hostMachine(optLevel, false);
+  std::unique_ptr<llvm::TargetMachine> target = targetMachine(machine, error);
+  if (!target)
+    return nullptr;
+  auto context = std::make_unique<llvm::LLVMContext>();
+  PtxProgram kernels = emitPtxProgram(program, *context, KernelTarget::Host);
+  std::unique_ptr<llvm::Module> module = std::move(kernels.module);
+  module->setDataLayout(target->createDataLayout());
+  module->setTargetTriple(target->getTargetTriple().str());
+  std::string problems;
+  llvm::raw_string_ostream problemStream(problems);
+  if (llvm::verifyModule(*module, &problemStream)) {
+    error = "generated host kernels do not verify: " + problems;
+    return nullptr;
+  }
+  optimise(*module, *target, optLevel);
+
+  auto jit = createJit(std::move(*machine));
+  if (!jit) {
+    error = llvm::toString(jit.takeError());
+    return nullptr;
+  }
+  llvm::orc::ThreadSafeModule threadSafe(std::move(module), std::move(context));
+  if (llvm::Error failure = (*jit)->addIRModule(std::move(threadSafe))) {
+    error = llvm::toString(std::move(failure));
+    return nullptr;
+  }
+  std::vector<HostKernel> functions;
+  for (unsigned i = 0; i < kernels.plan.kernelCount; ++i) {
+    auto address = (*jit)->lookup(fmt::format("weft_kernel{}", i));
+    if (!address) {
+      error = llvm::toString(address.takeError());
+      return nullptr;
+    }
+    functions.push_back(address->toPtr<HostKernel>());
+  }
+  plan = std::move(kernels.plan);
+  return std::make_unique<LLJitHostKernels>(std::move(*jit),
+                                            std::move(functions));
 }
 
 } // namespace weft::codegen

@@ -6,6 +6,7 @@
 
 #include "compiler/codegen/Executable.h"
 #include "compiler/lower/Lowered.h"
+#include "runtime/DevicePlan.h"
 
 #include <cstdint>
 #include <memory>
@@ -52,9 +53,28 @@ struct PtxOptions {
 
 /// Emits every kernel of `program` (in float32) as a PTX entry for
 /// `options.gpu` into `ptx`, and the host's launch plan (kernels, GEMMs and
-/// copies in order inside the time loops) into `launchPlan`. Returns false
-/// and sets `error` on failure.
+/// copies in order inside the time loops) into `plan`. Returns false and
+/// sets `error` on failure.
 bool compilePtx(const lower::LoweredProgram &program, const PtxOptions &options,
-                std::string &ptx, std::string &launchPlan, std::string &error);
+                std::string &ptx, runtime::DevicePlan &plan,
+                std::string &error);
+
+/// A GPU kernel compiled for the host: runs point `point` of its launch.
+using HostKernel = void (*)(void **buffers, int64_t batch, const int64_t *steps,
+                            int64_t point);
+
+/// JIT-compiled host versions of a program's GPU kernels.
+class HostKernels {
+public:
+  virtual ~HostKernels() = default;
+  virtual const std::vector<HostKernel> &kernels() const = 0;
+};
+
+/// The GPU kernels of `program` and their launch plan, with the kernels
+/// compiled for the host CPU instead, so that the plan can be run and
+/// checked without a GPU. Returns null and sets `error` on failure.
+std::unique_ptr<HostKernels>
+compileHostKernels(const lower::LoweredProgram &program,
+                   runtime::DevicePlan &plan, std::string &error);
 
 } // namespace weft::codegen

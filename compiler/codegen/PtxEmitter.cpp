@@ -16,33 +16,42 @@ using namespace lower;
 
 namespace {
 
-std::string describeSize(Size size) {
-  if (size.isFixed())
-    return std::to_string(size.fixed);
-  std::string scaled =
-      size.perBatch == 1 ? "batch" : fmt::format("{}*batch", size.perBatch);
-  return size.fixed == 0 ? scaled : fmt::format("{}+{}", size.fixed, scaled);
+runtime::PlanSize planSize(Size size) { return {size.fixed, size.perBatch}; }
+
+std::vector<runtime::PlanSize> planSizes(const std::vector<Size> &sizes) {
+  std::vector<runtime::PlanSize> result;
+  for (Size size : sizes)
+    result.push_back(planSize(size));
+  return result;
 }
 
-std::string describePoints(const std::vector<Size> &extents) {
-  if (extents.empty())
-    return "1";
-  std::string text;
-  for (const Size &extent : extents)
-    text += (text.empty() ? "" : " x ") + describeSize(extent);
-  return text;
+/// The first element of a GEMM's matrix or a copy's run: the time terms
+/// and base of its index (such accesses have no dimension strides).
+runtime::PlanElement planElement(const Access &access) {
+  runtime::PlanElement element;
+  element.buffer = access.buffer;
+  element.base = planSize(access.index.base);
+  for (const TimeTerm &term : access.index.timeTerms)
+    element.terms.push_back({term.loop, planSize(term.stride)});
+  return element;
 }
 
 class PtxEmitter final : public BufferEnvironment {
 public:
-  PtxEmitter(const LoweredProgram &program, llvm::Module &module)
-      : BufferEnvironment(program, FloatType::F32, module) {}
+  PtxEmitter(const LoweredProgram &program, llvm::Module &module,
+             KernelTarget target)
+      : BufferEnvironment(program, FloatType::F32, module), target(target) {}
 
-  void emitProgram() { emitStatements(program.body, 0); }
+  void emitProgram() {
+    plan.loopCount = program.loopCount;
+    emitStatements(program.body, plan.steps);
+  }
 
   /// log x = log2(x) ln 2, with PTX's lg2.approx (relative error about
   /// 2^-22); PTX has no logarithm instruction of its own.
   llvm::Value *logarithm(llvm::IRBuilder<> &builder, llvm::Value *x) override {
+    if (target == KernelTarget::Host)
+      return BufferEnvironment::logarithm(builder, x);
     llvm::Value *log2 =
         builder.CreateIntrinsic(llvm::Intrinsic::nvvm_lg2_approx_f, {}, {x});
     return builder.CreateFMul(
@@ -53,60 +62,86 @@ public:
   /// and probabilities.
   llvm::Value *power(llvm::IRBuilder<> &builder, llvm::Value *x,
                      llvm::Value *y) override {
+    if (target == KernelTarget::Host)
+      return BufferEnvironment::power(builder, x, y);
     llvm::Value *log2 =
         builder.CreateIntrinsic(llvm::Intrinsic::nvvm_lg2_approx_f, {}, {x});
     return builder.CreateIntrinsic(llvm::Intrinsic::nvvm_ex2_approx_f, {},
                                    {builder.CreateFMul(y, log2)});
   }
 
-  std::string plan;
-  unsigned kernelCount = 0;
+  runtime::DevicePlan plan;
 
 private:
-  void emitStatements(const std::vector<Statement> &statements, int depth);
-  void note(int depth, const std::string &line) {
-    plan += std::string(2 * depth, ' ') + line + "\n";
-  }
+  using Steps = std::vector<runtime::PlanStep>;
+  void emitStatements(const std::vector<Statement> &statements, Steps &steps);
   /// A kernel over `extents`, one point per thread.
   void emitPointKernel(
-      int depth, const std::vector<Size> &extents,
+      Steps &steps, const std::vector<Size> &extents,
       const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body);
   /// A kernel whose points may write the same elements: one thread runs
   /// them all in order.
   void emitSerialKernel(
-      int depth, const std::vector<Size> &extents,
+      Steps &steps, const std::vector<Size> &extents,
       const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body);
-  llvm::Function *beginKernel();
+  /// Starts kernel number plan.kernelCount and adds its launch to `steps`.
+  llvm::Function *beginKernel(Steps &steps, const std::vector<Size> &extents,
+                              bool serial);
   llvm::Value *threadIndex();
+
+  KernelTarget target;
+  llvm::Value *hostPoint = nullptr; ///< The host target's point argument.
 };
 
-llvm::Function *PtxEmitter::beginKernel() {
+llvm::Function *PtxEmitter::beginKernel(Steps &steps,
+                                        const std::vector<Size> &extents,
+                                        bool serial) {
+  runtime::PlanStep launch;
+  launch.kind = runtime::PlanStep::Kind::Launch;
+  launch.kernel = plan.kernelCount++;
+  launch.extents = planSizes(extents);
+  launch.serial = serial;
+  steps.push_back(std::move(launch));
+
   llvm::Type *i64 = builder.getInt64Ty();
   std::vector<llvm::Type *> parameters = {builder.getPtrTy(), i64};
-  for (int loop = 0; loop < program.loopCount; ++loop)
-    parameters.push_back(i64);
+  if (target == KernelTarget::Host)
+    parameters.insert(parameters.end(), {builder.getPtrTy(), i64});
+  else
+    parameters.insert(parameters.end(), program.loopCount, i64);
   auto *type = llvm::FunctionType::get(builder.getVoidTy(), parameters, false);
-  function = llvm::Function::Create(type, llvm::Function::ExternalLinkage,
-                                    "weft_kernel" + llvm::Twine(kernelCount++),
-                                    module);
+  function = llvm::Function::Create(
+      type, llvm::Function::ExternalLinkage,
+      "weft_kernel" + llvm::Twine(steps.back().kernel), module);
   function->addFnAttr(llvm::Attribute::NoUnwind);
-  // The NVPTX back end makes a `.entry` of every function so annotated.
-  llvm::NamedMDNode *annotations =
-      module.getOrInsertNamedMetadata("nvvm.annotations");
-  annotations->addOperand(llvm::MDNode::get(
-      context, {llvm::ValueAsMetadata::get(function),
-                llvm::MDString::get(context, "kernel"),
-                llvm::ValueAsMetadata::get(builder.getInt32(1))}));
+  if (target == KernelTarget::Gpu) {
+    // The NVPTX back end makes a `.entry` of every function so annotated.
+    llvm::NamedMDNode *annotations =
+        module.getOrInsertNamedMetadata("nvvm.annotations");
+    annotations->addOperand(llvm::MDNode::get(
+        context, {llvm::ValueAsMetadata::get(function),
+                  llvm::MDString::get(context, "kernel"),
+                  llvm::ValueAsMetadata::get(builder.getInt32(1))}));
+  }
   builder.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", function));
   loadBufferPointers(function->getArg(0));
   batch = function->getArg(1);
-  for (int loop = 0; loop < program.loopCount; ++loop)
-    timeSteps[loop] = function->getArg(2 + loop);
+  if (target == KernelTarget::Host) {
+    for (int loop = 0; loop < program.loopCount; ++loop)
+      timeSteps[loop] = builder.CreateLoad(
+          i64, builder.CreateConstGEP1_64(i64, function->getArg(2), loop));
+    hostPoint = function->getArg(3);
+  } else {
+    for (int loop = 0; loop < program.loopCount; ++loop)
+      timeSteps[loop] = function->getArg(2 + loop);
+  }
   return function;
 }
 
 /// blockIdx.x * blockDim.x + threadIdx.x, as an i64.
 llvm::Value *PtxEmitter::threadIndex() {
+  if (target == KernelTarget::Host)
+    return hostPoint;
   auto special = [&](llvm::Intrinsic::ID id) {
     return builder.CreateZExt(builder.CreateIntrinsic(id, {}, {}),
                               builder.getInt64Ty());
@@ -118,11 +153,9 @@ llvm::Value *PtxEmitter::threadIndex() {
 }
 
 void PtxEmitter::emitPointKernel(
-    int depth, const std::vector<Size> &extents,
+    Steps &steps, const std::vector<Size> &extents,
     const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body) {
-  beginKernel();
-  note(depth, fmt::format("launch {} points {}", function->getName().str(),
-                          describePoints(extents)));
+  beginKernel(steps, extents, false);
   llvm::Value *linear = threadIndex();
   llvm::Value *points = builder.getInt64(1);
   for (const Size &extent : extents)
@@ -147,11 +180,9 @@ void PtxEmitter::emitPointKernel(
 }
 
 void PtxEmitter::emitSerialKernel(
-    int depth, const std::vector<Size> &extents,
+    Steps &steps, const std::vector<Size> &extents,
     const std::function<void(llvm::ArrayRef<llvm::Value *>)> &body) {
-  beginKernel();
-  note(depth, fmt::format("launch {} points 1 (serial over {})",
-                          function->getName().str(), describePoints(extents)));
+  beginKernel(steps, extents, true);
   auto *work = llvm::BasicBlock::Create(context, "serial", function);
   auto *done = llvm::BasicBlock::Create(context, "done", function);
   builder.CreateCondBr(builder.CreateICmpEQ(threadIndex(), builder.getInt64(0)),
@@ -164,47 +195,66 @@ void PtxEmitter::emitSerialKernel(
 }
 
 void PtxEmitter::emitStatements(const std::vector<Statement> &statements,
-                                int depth) {
+                                Steps &steps) {
   for (const Statement &statement : statements) {
     using Point = llvm::ArrayRef<llvm::Value *>;
     const auto &node = statement.node;
     if (auto *loop = std::get_if<TimeLoop>(&node)) {
-      note(depth, fmt::format("for t{} in {} steps{}", loop->loop, loop->steps,
-                              loop->reverse ? ", last first" : ""));
-      emitStatements(loop->body, depth + 1);
+      runtime::PlanStep step;
+      step.kind = runtime::PlanStep::Kind::Loop;
+      step.loop = loop->loop;
+      step.steps = loop->steps;
+      step.reverse = loop->reverse;
+      emitStatements(loop->body, step.body);
+      steps.push_back(std::move(step));
     } else if (auto *kernel = std::get_if<ElementwiseKernel>(&node)) {
-      emitPointKernel(depth, kernel->extents, [&](Point point) {
+      emitPointKernel(steps, kernel->extents, [&](Point point) {
         bodies.emitElementwise(*kernel, point);
       });
     } else if (auto *group = std::get_if<KernelGroup>(&node)) {
-      emitPointKernel(depth, group->kernels.front().extents, [&](Point point) {
+      emitPointKernel(steps, group->kernels.front().extents, [&](Point point) {
         for (const ElementwiseKernel &member : group->kernels)
           bodies.emitElementwise(member, point);
       });
     } else if (auto *reduce = std::get_if<Reduce>(&node)) {
-      emitPointKernel(depth, reduce->extents,
+      emitPointKernel(steps, reduce->extents,
                       [&](Point point) { bodies.emitReduce(*reduce, point); });
     } else if (auto *row = std::get_if<RowKernel>(&node)) {
-      emitPointKernel(depth, row->extents,
+      emitPointKernel(steps, row->extents,
                       [&](Point point) { bodies.emitRow(*row, point); });
     } else if (auto *gather = std::get_if<Gather>(&node)) {
-      emitPointKernel(depth, gather->extents, [&](Point point) {
+      emitPointKernel(steps, gather->extents, [&](Point point) {
         bodies.emitGatherRow(*gather, point);
       });
     } else if (auto *scatter = std::get_if<ScatterAddRows>(&node)) {
-      emitSerialKernel(depth, scatter->extents, [&](Point point) {
+      emitSerialKernel(steps, scatter->extents, [&](Point point) {
         bodies.emitScatterRow(*scatter, point);
       });
     } else if (auto *gemm = std::get_if<Gemm>(&node)) {
-      note(depth,
-           fmt::format("gemm {} m {} n {} k {}{}{} into buffer {}", gemm->label,
-                       describeSize(gemm->m), describeSize(gemm->n),
-                       describeSize(gemm->k), gemm->transposeA ? " A^T" : "",
-                       gemm->transposeB ? " B^T" : "", gemm->c.buffer));
+      runtime::PlanStep step;
+      step.kind = runtime::PlanStep::Kind::Gemm;
+      step.label = gemm->label;
+      step.transposeA = gemm->transposeA;
+      step.transposeB = gemm->transposeB;
+      step.m = planSize(gemm->m);
+      step.n = planSize(gemm->n);
+      step.k = planSize(gemm->k);
+      step.a = planElement(gemm->a);
+      step.b = planElement(gemm->b);
+      step.c = planElement(gemm->c);
+      step.lda = gemm->lda;
+      step.ldb = gemm->ldb;
+      step.ldc = gemm->ldc;
+      step.alpha = gemm->alpha;
+      step.beta = gemm->beta;
+      steps.push_back(std::move(step));
     } else if (auto *copy = std::get_if<Copy>(&node)) {
-      note(depth, fmt::format("copy {} elements buffer {} -> buffer {}",
-                              describeSize(copy->count), copy->source.buffer,
-                              copy->destination.buffer));
+      runtime::PlanStep step;
+      step.kind = runtime::PlanStep::Kind::Copy;
+      step.destination = planElement(copy->destination);
+      step.source = planElement(copy->source);
+      step.count = planSize(copy->count);
+      steps.push_back(std::move(step));
     }
   }
 }
@@ -212,14 +262,13 @@ void PtxEmitter::emitStatements(const std::vector<Statement> &statements,
 } // namespace
 
 PtxProgram emitPtxProgram(const LoweredProgram &program,
-                          llvm::LLVMContext &context) {
+                          llvm::LLVMContext &context, KernelTarget target) {
   PtxProgram result;
   result.module = std::make_unique<llvm::Module>(
       program.name.empty() ? "weft" : program.name, context);
-  PtxEmitter emitter(program, *result.module);
+  PtxEmitter emitter(program, *result.module, target);
   emitter.emitProgram();
-  result.launchPlan = std::move(emitter.plan);
-  result.kernelCount = emitter.kernelCount;
+  result.plan = std::move(emitter.plan);
   return result;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "compiler/lower/Lowered.h"
+#include "runtime/DevicePlan.h"
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
@@ -15,22 +16,24 @@
 
 namespace weft::codegen {
 
+/// Where the kernels run: on the GPU, or on the host CPU for tests of the
+/// launch plan (each call runs one point, named by an argument).
+enum class KernelTarget { Gpu, Host };
+
 /// The kernels of a program for the GPU and the plan that launches them.
 struct PtxProgram {
   std::unique_ptr<llvm::Module> module;
-  /// The program's statements in order, one line each, indented inside
-  /// time loops: `launch weft_kernel3 points 64*batch`, `gemm ...`,
-  /// `copy ...`.
-  std::string launchPlan;
-  unsigned kernelCount = 0;
+  runtime::DevicePlan plan;
 };
 
-/// Emits `program`'s kernels in float32, each
-/// `void weft_kernelN(ptr buffers, i64 batch, i64 t0, ..., i64 tL-1)`
+/// Emits `program`'s kernels in float32. For the GPU each is
+/// `void weft_kernelN(ptr buffers, i64 batch, i64 t0, ..., i64 tL-1)`,
 /// taking the buffer table, the batch size and the step of every time
 /// loop, and running the point whose linear index is its global thread
-/// index (threads past the last point do nothing).
+/// index (threads past the last point do nothing). For the host each is
+/// `void weft_kernelN(ptr buffers, i64 batch, ptr steps, i64 point)`.
 PtxProgram emitPtxProgram(const lower::LoweredProgram &program,
-                          llvm::LLVMContext &context);
+                          llvm::LLVMContext &context,
+                          KernelTarget target = KernelTarget::Gpu);
 
 } // namespace weft::codegen

@@ -39,6 +39,7 @@ struct RunOptions {
   std::string paramsDir, inputsDir, outputsDir, gradsDir;
   std::vector<std::string> sizes;
   bool useDouble = false;
+  std::string device = "cpu"; ///< cpu, cuda or gpu-emulated.
   OptimizerStepOptions stepping;
 };
 /// `weft run`: the model on given arrays; writes outputs and gradients, or

@@ -119,6 +119,11 @@ int main(int argc, char **argv) {
   runApp->add_option("--dtype", runType, "f32 or f64")
       ->check(CLI::IsMember({"f32", "f64"}));
   runApp->add_option("--set", run.sizes, "bind a size: NAME=N");
+  runApp
+      ->add_option("--device", run.device,
+                   "cpu; cuda, the GPU (float32); or gpu-emulated, the GPU's "
+                   "kernels and launch plan run on this CPU")
+      ->check(CLI::IsMember({"cpu", "cuda", "gpu-emulated"}));
   addOptimizerStepOptions(*runApp, run.stepping);
 
   TrainOptions train;

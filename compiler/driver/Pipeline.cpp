@@ -7,6 +7,7 @@
 #include "compiler/opt/JoinPaddedSlices.h"
 #include "compiler/opt/MergeDuplicates.h"
 #include "compiler/opt/SplitScans.h"
+#include "runtime/Cuda.h"
 
 #include <fmt/format.h>
 
@@ -146,6 +147,26 @@ bool Compilation::compile(codegen::FloatType floatType) {
   executable = codegen::Executable::compile(*function, options, &error);
   if (!executable) {
     diags->errorWithoutLocation("code generation failed: " + error);
+    return false;
+  }
+  return true;
+}
+
+bool Compilation::compileForDevice(const std::string &device) {
+  std::string error;
+  if (device == "gpu-emulated") {
+    deviceProgram = codegen::compileHostEmulatedGpuProgram(*function, &error);
+  } else if (std::optional<codegen::GpuCode> code = codegen::compileGpuCode(
+                 *function, "sm_80", chosenOptimizationLevel, &error)) {
+    // PTX for sm_80 runs on every later GPU: the driver compiles it for
+    // the one present as it loads it.
+    if (std::unique_ptr<runtime::Device> gpu =
+            runtime::openCudaDevice(code->ptx, code->plan.kernelCount, &error))
+      deviceProgram = std::make_unique<runtime::DeviceProgram>(
+          std::move(code->buffers), std::move(code->plan), std::move(gpu));
+  }
+  if (!deviceProgram) {
+    diags->errorWithoutLocation(error);
     return false;
   }
   return true;

@@ -29,6 +29,8 @@ struct Compilation {
   sema::ModelInfo info;
   std::unique_ptr<ir::Function> function;
   std::unique_ptr<codegen::Executable> executable;
+  /// The step on a device, from compileForDevice.
+  std::unique_ptr<runtime::Program> deviceProgram;
 
   Compilation() : diags(std::make_unique<DiagnosticEngine>(sources)) {}
 
@@ -41,6 +43,14 @@ struct Compilation {
   bool build(bool withGradients);
   /// JIT-compiles the built function.
   bool compile(codegen::FloatType floatType);
+  /// Compiles the built function's kernels for `device`, in float32:
+  /// `cuda`, the first GPU (which must exist), or `gpu-emulated`, the GPU's
+  /// kernels and launch plan run on this CPU.
+  bool compileForDevice(const std::string &device);
+  /// The compiled step: the device's, else the CPU's.
+  const runtime::Program &step() const {
+    return deviceProgram ? *deviceProgram : *executable;
+  }
   /// The built model's parameters, inputs and outputs, with the buffer
   /// table of its compiled code.
   runtime::Manifest manifest(std::vector<runtime::BufferSpec> buffers,

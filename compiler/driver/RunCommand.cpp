@@ -5,6 +5,7 @@
 // array and writes the loss, gradient norm and parameters of every step.
 #include "compiler/driver/Commands.h"
 #include "compiler/driver/Pipeline.h"
+#include "runtime/Cuda.h"
 #include "runtime/Npy.h"
 #include "runtime/Optimizers.h"
 #include "runtime/Weights.h"
@@ -446,6 +447,17 @@ int runCommand(const RunOptions &options) {
   }
   if (stepping && !checkOptimizerOptions(options.stepping, diags))
     return 1;
+  if (options.device != "cpu" && options.useDouble) {
+    diags.errorWithoutLocation(
+        fmt::format("`--device {}` computes in float32: drop `--dtype f64`",
+                    options.device));
+    return 1;
+  }
+  std::string problem;
+  if (options.device == "cuda" && !runtime::cudaDeviceCount(&problem)) {
+    diags.errorWithoutLocation(problem);
+    return 1;
+  }
 
   ArraySet params, inputs;
   if (!compilation.load(options.model) ||
@@ -500,10 +512,14 @@ int runCommand(const RunOptions &options) {
     return &found->second;
   };
 
-  if (!compilation.compile(options.useDouble ? codegen::FloatType::F64
-                                             : codegen::FloatType::F32))
+  bool compiled =
+      options.device == "cpu"
+          ? compilation.compile(options.useDouble ? codegen::FloatType::F64
+                                                  : codegen::FloatType::F32)
+          : compilation.compileForDevice(options.device);
+  if (!compiled)
     return 1;
-  codegen::Instance instance(*compilation.executable, *batch);
+  codegen::Instance instance(compilation.step(), *batch);
   for (const sema::ParamInfo &param : compilation.info.params) {
     const NpyArray *array =
         expectArray(params, options.paramsDir, param.name, param.shape);

@@ -42,11 +42,15 @@ int trainCommand(const TrainOptions &options) {
       runtime::dataFeed(options.training, *model, std::move(corpus), &error);
   if (!feed)
     return fail();
-  if (!trainProgram.compile(codegen::FloatType::F32) ||
-      !evalProgram.compile(codegen::FloatType::F32))
+  const std::string &device = options.training.device;
+  auto compile = [&](Compilation &compilation) {
+    return device == "cpu" ? compilation.compile(codegen::FloatType::F32)
+                           : compilation.compileForDevice(device);
+  };
+  if (!compile(trainProgram) || !compile(evalProgram))
     return 1;
-  return runtime::train(options.training, *trainProgram.executable,
-                        *evalProgram.executable, *model, *feed);
+  return runtime::train(options.training, trainProgram.step(),
+                        evalProgram.step(), *model, *feed);
 }
 
 } // namespace weft::driver
