@@ -1,8 +1,11 @@
 // The `main` of a standalone trainer, the executable `weft build --train`
 // links: the training step and the forward pass are compiled objects
 // linked beside this file, each with its manifest; the command line is
-// `weft train`'s, less the model and `--set`.
+// `weft train`'s, less the model and `--set`. A trainer built with
+// `--target=cuda` also carries each program's PTX and launch plan, and
+// trains on the GPU unless told `--device cpu`.
 #include "runtime/Corpus.h"
+#include "runtime/Cuda.h"
 #include "runtime/Manifest.h"
 #include "runtime/Program.h"
 #include "runtime/Threads.h"
@@ -24,6 +27,11 @@ extern const char weft_train_manifest[];
 extern const char weft_eval_manifest[];
 /// What the trainer was built from: the model file and its sizes.
 extern const char weft_trainer_about[];
+/// The GPU kernels and launch plans, in trainers built for CUDA only.
+extern const char weft_train_ptx[] __attribute__((weak));
+extern const char weft_train_plan[] __attribute__((weak));
+extern const char weft_eval_ptx[] __attribute__((weak));
+extern const char weft_eval_plan[] __attribute__((weak));
 }
 
 namespace {
@@ -35,8 +43,30 @@ int fail(const std::string &message) {
   return 1;
 }
 
+bool hasGpuCode() { return weft_train_ptx && weft_eval_ptx; }
+
+/// A program's GPU step on the first GPU, from its PTX and plan; null and
+/// `error` if there is none.
+std::unique_ptr<Program> gpuProgram(const Manifest &manifest, const char *ptx,
+                                    const char *planText, std::string *error) {
+  std::optional<DevicePlan> plan = planFromJson(planText, error);
+  if (!plan)
+    return nullptr;
+  std::unique_ptr<Device> gpu = openCudaDevice(ptx, plan->kernelCount, error);
+  if (!gpu)
+    return nullptr;
+  return std::make_unique<DeviceProgram>(manifest.buffers, std::move(*plan),
+                                         std::move(gpu));
+}
+
 int trainLinkedModel(const TrainOptions &options) {
   std::string error;
+  if (options.device == "gpu-emulated")
+    return fail("a built trainer cannot emulate the GPU (that needs the "
+                "compiler): use `weft train --device gpu-emulated`");
+  if (options.device == "cuda" && !hasGpuCode())
+    return fail("this trainer was built for the CPU only: build it with "
+                "`weft build --train --target=cuda` to train on a GPU");
   if (!checkTrainingDevice(options, &error))
     return fail(error);
   std::optional<Manifest> trainManifest =
@@ -66,6 +96,17 @@ int trainLinkedModel(const TrainOptions &options) {
       dataFeed(options, *model, std::move(corpus), &error);
   if (!feed)
     return fail(error);
+  if (options.device == "cuda") {
+    std::unique_ptr<Program> trainProgram =
+        gpuProgram(*trainManifest, weft_train_ptx, weft_train_plan, &error);
+    std::unique_ptr<Program> evalProgram =
+        trainProgram
+            ? gpuProgram(*evalManifest, weft_eval_ptx, weft_eval_plan, &error)
+            : nullptr;
+    if (!evalProgram)
+      return fail(error);
+    return train(options, *trainProgram, *evalProgram, *model, *feed);
+  }
   LinkedProgram trainProgram(weft_train_step, trainManifest->buffers,
                              trainManifest->floatBytes);
   LinkedProgram evalProgram(weft_eval_step, evalManifest->buffers,
@@ -90,9 +131,13 @@ int main(int argc, char **argv) {
   } catch (const CLI::ParseError &error) {
     return app.exit(error) == 0 ? 0 : 1;
   }
+  if (hasGpuCode() && app.get_option("--device")->count() == 0)
+    options.device = "cuda";
   setComputeThreads(threads);
   try {
     return trainLinkedModel(options);
+  } catch (const DeviceError &error) {
+    return fail(std::string("on the GPU: ") + error.what());
   } catch (const std::exception &error) {
     return fail(std::string("internal error: ") + error.what());
   }

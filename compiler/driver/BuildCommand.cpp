@@ -124,6 +124,22 @@ bool dataVocabulary(const BuildOptions &options,
   return true;
 }
 
+/// Adds `<prefix>_ptx` and `<prefix>_plan` to `strings`: the program's GPU
+/// kernels (for sm_80, which later GPUs also run) and their launch plan.
+bool addGpuStrings(Compilation &compilation, const std::string &prefix,
+                   std::vector<std::pair<std::string, std::string>> &strings,
+                   std::string *error) {
+  std::optional<codegen::GpuCode> code = codegen::compileGpuCode(
+      *compilation.function, "sm_80", optimizationLevel(), error);
+  if (!code) {
+    *error = "GPU code generation failed: " + *error;
+    return false;
+  }
+  strings.push_back({prefix + "_ptx", code->ptx});
+  strings.push_back({prefix + "_plan", runtime::planToJson(code->plan)});
+  return true;
+}
+
 int buildTrainer(const BuildOptions &options) {
   std::string error;
   std::optional<int64_t> vocabulary;
@@ -149,9 +165,17 @@ int buildTrainer(const BuildOptions &options) {
   std::string about = options.model;
   for (const auto &[name, value] : trainProgram.sizes)
     about += fmt::format(" {}={}", name, value);
+  std::vector<std::pair<std::string, std::string>> trainStrings = {
+      {"weft_trainer_about", about}};
+  std::vector<std::pair<std::string, std::string>> evalStrings;
+  if (options.target == "cuda" &&
+      (!addGpuStrings(trainProgram, "weft_train", trainStrings, &error) ||
+       !addGpuStrings(evalProgram, "weft_eval", evalStrings, &error)))
+    return fail(error);
   if (!emitProgramObject(trainProgram, "weft_train", trainObject, &error,
-                         {{"weft_trainer_about", about}}) ||
-      !emitProgramObject(evalProgram, "weft_eval", evalObject, &error))
+                         trainStrings) ||
+      !emitProgramObject(evalProgram, "weft_eval", evalObject, &error,
+                         evalStrings))
     return fail(error);
 
   std::vector<std::string> command = {linkerProgram,       "-o",
@@ -162,8 +186,9 @@ int buildTrainer(const BuildOptions &options) {
     command.push_back(library);
   if (!runProgram(command, &error))
     return fail(error);
-  std::printf("wrote the trainer `%s` (%s)\n", options.output.c_str(),
-              about.c_str());
+  std::printf("wrote the trainer `%s` (%s%s)\n", options.output.c_str(),
+              about.c_str(),
+              options.target == "cuda" ? "; CPU and GPU code" : "");
   return 0;
 }
 

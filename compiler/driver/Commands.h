@@ -54,7 +54,8 @@ struct TrainOptions {
 struct BuildOptions {
   std::string model;
   std::vector<std::string> sizes;
-  bool train = false; ///< A standalone trainer.
+  bool train = false;         ///< A standalone trainer.
+  std::string target = "cpu"; ///< cpu, or cuda: the trainer has PTX too.
   std::string emit;   ///< obj or header, for embedding the forward pass.
   std::string output; ///< The executable, object or header to write.
   std::string data;   ///< The text whose distinct bytes bind `token(V)`.

@@ -1,6 +1,7 @@
 // The `weft` command: parses the command line and runs one subcommand.
 #include "compiler/driver/Commands.h"
 #include "compiler/driver/Pipeline.h"
+#include "runtime/DeviceProgram.h"
 #include "runtime/Tasks.h"
 #include "runtime/Threads.h"
 
@@ -148,6 +149,12 @@ int main(int argc, char **argv) {
                        "its C header")
           ->check(CLI::IsMember({"obj", "header"}));
   buildTrain->excludes(buildEmit);
+  buildApp
+      ->add_option("--target", build.target,
+                   "with --train: cpu, or cuda: the trainer also carries the "
+                   "model's GPU kernels and trains on the GPU by default")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->needs(buildTrain);
   buildApp->add_option("-o,--output", build.output, "the file to write")
       ->required();
   buildApp->add_option("--set", build.sizes, "bind a size: NAME=N");
@@ -215,6 +222,11 @@ int main(int argc, char **argv) {
       return dataCommand(data);
     if (!emit.stage.empty() && !emit.file.empty())
       return emitCommand(emit);
+  } catch (const weft::runtime::DeviceError &error) {
+    // The GPU refused a call (out of memory, a kernel that faulted): the
+    // user's to know, not a compiler bug.
+    std::fprintf(stderr, "weft: error: on the GPU: %s\n", error.what());
+    return 1;
   } catch (const std::exception &error) {
     std::fprintf(stderr, "weft: internal error: %s\n", error.what());
     return 1;
