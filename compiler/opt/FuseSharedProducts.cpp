@@ -31,6 +31,8 @@ public:
 
 private:
   ir::Value *outerMatrix(ir::Value *matrix) const;
+  void defineBefore(const std::vector<ir::Value *> &matrices,
+                    const ir::Op *position);
   unsigned fuse(const std::vector<ir::Op *> &group);
 
   ir::Function &function;
@@ -58,10 +60,32 @@ ir::Value *ProductFuser::outerMatrix(ir::Value *matrix) const {
   return matrix;
 }
 
+/// Moves the top-level parameters `matrices` that are declared after
+/// `position` to just before it, so that the stacked matrix built there
+/// can read them. A parameter reads nothing, so it may go anywhere.
+void ProductFuser::defineBefore(const std::vector<ir::Value *> &matrices,
+                                const ir::Op *position) {
+  auto at = [&](const ir::Op *op) {
+    return std::find_if(
+        body.ops.begin(), body.ops.end(),
+        [&](const std::unique_ptr<ir::Op> &each) { return each.get() == op; });
+  };
+  for (ir::Value *matrix : matrices) {
+    auto definition = at(matrix->definingOp);
+    if (definition <= at(position))
+      continue;
+    std::unique_ptr<ir::Op> moved = std::move(*definition);
+    body.ops.erase(definition);
+    body.ops.insert(at(position), std::move(moved));
+  }
+}
+
 unsigned ProductFuser::fuse(const std::vector<ir::Op *> &group) {
   std::vector<ir::Value *> matrices;
   for (const ir::Op *product : group)
     matrices.push_back(outerMatrix(product->operands[0]));
+  if (!scan)
+    defineBefore(matrices, group[0]);
   // The fused product and its slices go where the first product was; at
   // the top level, so does the stacked matrix.
   ir::Block built;

@@ -112,5 +112,39 @@ TEST(FuseSharedProducts, KeepsValuesAndGradients) {
   expectSameOutputs(*plain, *fused, batch, params, values);
 }
 
+/// loss = sum(tanh(W x) * U x) outside any scan, with U declared after the
+/// product W x reads x, as the front end declares a parameter where it is
+/// first used.
+std::unique_ptr<ir::Function> buildTopLevelPair(int64_t size) {
+  auto function = std::make_unique<ir::Function>();
+  ir::Builder top(*function, function->body);
+  ir::Value *x = top.input("x", ir::Type{{size}});
+  ir::Value *w = top.param("W", {size, size});
+  ir::Value *first = top.unary(OpKind::Tanh, top.matVec(w, x));
+  ir::Value *u = top.param("U", {size, size});
+  ir::Value *second = top.matVec(u, x);
+  ir::Value *loss =
+      top.sumBatch(top.sumAll(top.binary(OpKind::Mul, first, second)), false);
+  function->outputs.push_back({"loss", loss});
+  return function;
+}
+
+// The stacked [W; U] is built where W x was, so U's declaration moves up.
+TEST(FuseSharedProducts, ParametersDeclaredLaterMoveBeforeTheStack) {
+  std::mt19937_64 rng(17);
+  const int64_t size = 3, batch = 2;
+  ir::BufferMap params =
+      randomBuffers({{"W", size * size}, {"U", size * size}}, rng);
+  ir::BufferMap values = randomBuffers({{"x", batch * size}}, rng);
+  auto plain = buildTopLevelPair(size);
+  auto fused = buildTopLevelPair(size);
+  EXPECT_EQ(opt::fuseSharedProducts(*fused), 2u);
+  ASSERT_EQ(ir::verify(*fused), "");
+  autodiff::appendGradients(*plain);
+  autodiff::appendGradients(*fused);
+  ASSERT_EQ(ir::verify(*fused), "");
+  expectSameOutputs(*plain, *fused, batch, params, values);
+}
+
 } // namespace
 } // namespace weft
