@@ -278,13 +278,13 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
   modelFrame = &top;
   frames.push_back(&top);
   info = out;
+  // Larger sizes would overflow buffer sizes long before they fit.
+  const int64_t largest = int64_t(1) << 31;
   for (const ast::Parameter &parameter : model.parameters) {
     if (!sizes) {
       top.sizes[parameter.name] = Size::symbol(parameter.name);
     } else if (auto bound = sizes->find(parameter.name);
                bound != sizes->end()) {
-      // Larger sizes would overflow buffer sizes long before they fit.
-      const int64_t largest = int64_t(1) << 31;
       if (bound->second > largest) {
         diags.error(parameter.range,
                     fmt::format("the size `{}` = {} is larger than {}",
@@ -293,7 +293,14 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
       }
       top.sizes[parameter.name] = Size::constant(bound->second);
     } else if (parameter.defaultValue) {
-      if (std::optional<Size> value = evaluateSize(*parameter.defaultValue))
+      std::optional<Size> value = evaluateSize(*parameter.defaultValue);
+      if (value && value->value().value_or(0) > largest) {
+        diags.error(parameter.range,
+                    fmt::format("the size `{}` = {} is larger than {}",
+                                parameter.name, *value->value(), largest));
+        continue;
+      }
+      if (value)
         top.sizes[parameter.name] = *value;
     } else {
       diags.error(parameter.range,
@@ -412,7 +419,8 @@ std::unique_ptr<ir::Function> buildModel(const Program &program,
   auto function = std::make_unique<ir::Function>();
   function->name = model.name;
   Elaborator elaborator(program, diags, function.get());
-  if (!elaborator.elaborateModel(model, &sizes, &info))
+  if (!elaborator.elaborateModel(model, &sizes, &info) ||
+      !checkValueSizes(*function, diags))
     return nullptr;
   return function;
 }

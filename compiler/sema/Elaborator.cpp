@@ -315,7 +315,11 @@ Val Elaborator::paramValue(const std::string &name, SourceRange range) {
   std::string fullName = current.prefix + name;
   if (building()) {
     std::vector<int64_t> shape = concreteDims(val.dims);
+    // The parameter is located at its declaration, not its first use.
+    SourceRange useRange = topBuilder->range;
+    topBuilder->range = stmt->range;
     val.ir = topBuilder->param(fullName, shape);
+    topBuilder->range = useRange;
     if (info) {
       ParamInfo param{fullName, shape, "zeros", {}};
       if (stmt->init) {

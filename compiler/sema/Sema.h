@@ -35,6 +35,10 @@ std::unique_ptr<Program> loadProgram(const std::string &path,
                                      SourceManager &sources,
                                      DiagnosticEngine &diags);
 
+/// Refuses a built program with a value of more than 2^31 elements per
+/// example, reporting it where it was written.
+bool checkValueSizes(const ir::Function &function, DiagnosticEngine &diags);
+
 /// Checks every cell and model of the program with symbolic sizes.
 bool checkProgram(const Program &program, DiagnosticEngine &diags);
 

@@ -299,6 +299,39 @@ TEST(Plot, WritesAPngAndRejectsMalformedMetrics) {
       << failed.output;
 }
 
+/// Sizes too large to lay out are located errors once they are numbers:
+/// a default over the limit, and a parameter whose element count would
+/// overflow although each of its sizes is allowed.
+TEST(Sizes, TooLargeToLayOutAreLocatedErrors) {
+  fs::path dir = freshDir("sizes");
+  std::ofstream(dir / "default.weft") << "model M(H = 4294967296) {\n"
+                                         "  input x: [4]\n"
+                                         "  param W: [H, H] = zeros\n"
+                                         "  loss = sum(x) + sum(W)\n"
+                                         "}\n";
+  std::ofstream(dir / "cube.weft") << "model M(H) {\n"
+                                      "  input x: [4]\n"
+                                      "  param W: [H, H, H] = zeros\n"
+                                      "  loss = sum(x) + sum(W)\n"
+                                      "}\n";
+  CommandResult tooLarge =
+      runCommand(fmt::format("cd '{}' && '{}' --emit=lowered default.weft",
+                             dir.string(), WEFT_BINARY));
+  EXPECT_EQ(tooLarge.status, 1);
+  EXPECT_NE(tooLarge.output.find("default.weft:1:9: error: the size `H` = "
+                                 "4294967296 is larger than 2147483648"),
+            std::string::npos)
+      << tooLarge.output;
+  CommandResult overflowing = runCommand(
+      fmt::format("cd '{}' && '{}' --emit=lowered cube.weft --set H=2097152",
+                  dir.string(), WEFT_BINARY));
+  EXPECT_EQ(overflowing.status, 1);
+  EXPECT_NE(overflowing.output.find("cube.weft:3:3: error: the parameter `W` "
+                                    "has shape [2097152, 2097152, 2097152]"),
+            std::string::npos)
+      << overflowing.output;
+}
+
 TEST(Check, StandardLibraryAndExamplesAreClean) {
   for (const char *folder : {"stdlib", "examples", "tests/conformance"}) {
     for (const auto &entry :
