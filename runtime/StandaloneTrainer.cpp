@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <thread>
 
 extern "C" {
@@ -138,6 +139,9 @@ int main(int argc, char **argv) {
     return trainLinkedModel(options);
   } catch (const DeviceError &error) {
     return fail(std::string("on the GPU: ") + error.what());
+  } catch (const std::bad_alloc &) {
+    return fail("out of memory: the model's buffers, at this batch, or its "
+                "data do not fit in this machine's memory");
   } catch (const std::exception &error) {
     return fail(std::string("internal error: ") + error.what());
   }

@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <new>
 
 namespace {
 
@@ -226,6 +227,12 @@ int main(int argc, char **argv) {
     // The GPU refused a call (out of memory, a kernel that faulted): the
     // user's to know, not a compiler bug.
     std::fprintf(stderr, "weft: error: on the GPU: %s\n", error.what());
+    return 1;
+  } catch (const std::bad_alloc &) {
+    std::fputs("weft: error: out of memory: the model's buffers, at these "
+               "sizes and this batch, or its data do not fit in this "
+               "machine's memory\n",
+               stderr);
     return 1;
   } catch (const std::exception &error) {
     std::fprintf(stderr, "weft: internal error: %s\n", error.what());
