@@ -25,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -306,11 +307,17 @@ std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
 bool compilePtx(const lower::LoweredProgram &program, const PtxOptions &options,
                 std::string &ptx, runtime::DevicePlan &plan,
                 std::string &error) {
+  // The generations whose PTX version ptxVersionFor knows; a later one
+  // (sm_100) needs a newer PTX than LLVM 19 writes.
+  const int supported[] = {75, 80, 86, 89, 90};
   int smVersion = 0;
   if (std::sscanf(options.gpu.c_str(), "sm_%d", &smVersion) != 1 ||
-      smVersion < 70 || options.gpu != fmt::format("sm_{}", smVersion)) {
+      options.gpu != fmt::format("sm_{}", smVersion) ||
+      std::find(std::begin(supported), std::end(supported), smVersion) ==
+          std::end(supported)) {
     error = fmt::format("`{}` is not a GPU architecture Weft emits for: "
-                        "name one as sm_80, sm_86, sm_89 or sm_90",
+                        "name one of sm_75, sm_80, sm_86, sm_89 and "
+                        "sm_90 (later GPUs run sm_90's PTX)",
                         options.gpu);
     return false;
   }

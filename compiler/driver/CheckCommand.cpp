@@ -57,6 +57,12 @@ int emitCommand(const EmitOptions &options) {
                  options.stage.c_str());
     return 1;
   }
+  if (options.stage == "ptx" && options.useDouble) {
+    std::fputs("weft: error: the GPU kernels are float32 only (PTX has no "
+               "double-precision logarithm without libdevice); drop --f64\n",
+               stderr);
+    return 1;
+  }
   Compilation compilation;
   if (!compilation.load(options.file) ||
       !compilation.bindSizeOptions(options.sizes) ||

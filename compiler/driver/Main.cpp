@@ -87,7 +87,8 @@ int main(int argc, char **argv) {
   app.add_option("--set", emit.sizes, "bind a size: NAME=N");
   app.add_flag("--f64", emit.useDouble, "compute in float64");
   app.add_option("--gpu", emit.gpu,
-                 "with --emit=ptx: the GPU architecture (sm_80)");
+                 "with --emit=ptx: the GPU architecture: sm_75, sm_80 "
+                 "(the default), sm_86, sm_89 or sm_90");
   // Products and kernels are split between the threads of one pool.
   int threads = std::max(1u, std::thread::hardware_concurrency());
   app.add_option("--threads", threads,

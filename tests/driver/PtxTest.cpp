@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 
@@ -94,5 +95,20 @@ INSTANTIATE_TEST_SUITE_P(All, PtxModels, testing::ValuesIn(modelFiles()),
                                          : '_';
                            return name;
                          });
+
+/// Architectures without a PTX version Weft knows, or that this CUDA's
+/// ptxas no longer takes, and float64 kernels are refused in one line.
+TEST(Ptx, RefusesWhatItCannotEmit) {
+  std::string model = std::string(WEFT_SOURCE_DIR) + "/examples/char_lm.weft";
+  for (const char *options :
+       {"--gpu sm_100", "--gpu sm_70", "--gpu sm_8", "--gpu sm_80a", "--f64"}) {
+    CommandResult result = runCommand(fmt::format(
+        "'{}' --emit=ptx '{}' --set V=20 {}", WEFT_BINARY, model, options));
+    EXPECT_EQ(result.status, 1) << options << "\n" << result.output;
+    EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1)
+        << options << "\n"
+        << result.output;
+  }
+}
 
 } // namespace
