@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <numeric>
 #include <ranges>
+#include <set>
 
 namespace weft::runtime {
 
@@ -34,23 +35,71 @@ struct Column {
   std::vector<float> values;
 };
 
-/// The files named for each input: `NAME=FILE` sources, and in folder
-/// sources the file named after the input.
+/// Checks `option`'s sources before any is read: a folder must exist, and
+/// `NAME=FILE` must name an input of the model, once.
+bool checkSources(const std::vector<std::string> &sources,
+                  const std::string &option,
+                  const std::vector<InputSpec> &inputs, std::string *error) {
+  std::set<std::string> named;
+  for (const std::string &source : sources) {
+    size_t equals = source.find('=');
+    if (equals == std::string::npos) {
+      if (!fs::is_directory(source)) {
+        *error = fmt::format(
+            "{}: {}; `{}` takes folders and "
+            "INPUT=FILE",
+            source, fs::exists(source) ? "not a folder" : "no such folder",
+            option);
+        return false;
+      }
+      continue;
+    }
+    std::string name = source.substr(0, equals);
+    bool isInput =
+        std::any_of(inputs.begin(), inputs.end(),
+                    [&](const InputSpec &input) { return input.name == name; });
+    if (!isInput) {
+      *error = fmt::format("`{} {}`: the model has no input `{}` to feed",
+                           option, source, name);
+      return false;
+    }
+    if (!named.insert(name).second) {
+      *error = fmt::format("`{}` names a file for the input `{}` twice", option,
+                           name);
+      return false;
+    }
+  }
+  return true;
+}
+
+/// The file that feeds `input`: the one `NAME=FILE` names, else the one
+/// file named after the input among the folders.
 std::optional<std::string> fileFor(const std::vector<std::string> &sources,
                                    const std::string &option,
                                    const InputSpec &input, std::string *error) {
   for (const std::string &source : sources) {
     size_t equals = source.find('=');
-    if (equals != std::string::npos) {
-      if (source.substr(0, equals) == input.name)
-        return source.substr(equals + 1);
+    if (equals != std::string::npos && source.substr(0, equals) == input.name)
+      return source.substr(equals + 1);
+  }
+  std::vector<std::string> found;
+  for (const std::string &source : sources) {
+    if (source.find('=') != std::string::npos)
       continue;
-    }
     for (const char *suffix : {".npy", ".ids", ".idx", ".idx.gz"}) {
       fs::path candidate = fs::path(source) / (input.name + suffix);
       if (fs::exists(candidate))
-        return candidate.string();
+        found.push_back(candidate.string());
     }
+  }
+  if (found.size() == 1)
+    return found[0];
+  if (found.size() > 1) {
+    *error = fmt::format("`{}` gives the input `{}` more than one file ({}): "
+                         "name the one to use as `{} {}=FILE`",
+                         option, input.name, fmt::join(found, ", "), option,
+                         input.name);
+    return std::nullopt;
   }
   *error = fmt::format("`{}` gives no data for the input `{}`: name it "
                        "`{} {}=FILE`, or put {}.npy (or .ids, .idx, .idx.gz) "
@@ -86,6 +135,8 @@ std::optional<ExampleSet>
 ExampleSet::load(const std::vector<std::string> &sources,
                  const std::string &option,
                  const std::vector<InputSpec> &inputs, std::string *error) {
+  if (!checkSources(sources, option, inputs, error))
+    return std::nullopt;
   ExampleSet set;
   std::string first; // the file that set the number of examples
   for (const InputSpec &input : inputs) {

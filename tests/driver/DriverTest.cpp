@@ -85,6 +85,52 @@ TEST(TrainData, FolderWithoutText) {
   expectDataError(dir.string());
 }
 
+/// Example sources that are ambiguous or name nothing are one-line errors
+/// that say which source; `INPUT=FILE` overrides a folder.
+TEST(TrainData, ExampleSourcesAreCheckedBeforeTraining) {
+  fs::path dir = freshDir("sources");
+  std::ofstream(dir / "linear.weft")
+      << "model Linear(T) {\n"
+         "  time t < T\n"
+         "  input x[t]: [9]\n"
+         "  input y[t]: [8]\n"
+         "  input mask[t]: []\n"
+         "  param W: [8, 9] = glorot\n"
+         "  loss = sum(t) sum((W @ x[t] - y[t]) * (W @ x[t] - y[t])) + "
+         "sum(t) mask[t]\n"
+         "}\n";
+  for (const char *folder : {"one", "two"}) {
+    CommandResult made =
+        runCommand(fmt::format("cd '{}' && '{}' data copy --count 8 --seed 1 "
+                               "--min-length 2 --max-length 3 -o {}",
+                               dir.string(), WEFT_BINARY, folder));
+    ASSERT_EQ(made.status, 0) << made.output;
+  }
+  auto train = [&](const std::string &sources) {
+    return runCommand(fmt::format("cd '{}' && '{}' train linear.weft --set "
+                                  "T=7 --steps 1 --test-data one {}",
+                                  dir.string(), WEFT_BINARY, sources));
+  };
+  std::map<std::string, std::string> errors = {
+      {"--train-data nowhere", "nowhere: no such folder"},
+      {"--train-data one --train-data two",
+       "more than one file (one/mask.npy, two/mask.npy)"},
+      {"--train-data one --train-data x=missing.npy",
+       "missing.npy: no such file"},
+      {"--train-data one --train-data z=one/x.npy",
+       "the model has no input `z`"},
+      {"--train-data one --train-data x=two/x.npy --train-data x=one/x.npy",
+       "names a file for the input `x` twice"}};
+  for (const auto &[sources, message] : errors) {
+    CommandResult result = train(sources);
+    EXPECT_EQ(result.status, 1) << sources << "\n" << result.output;
+    EXPECT_NE(result.output.find(message), std::string::npos) << sources << "\n"
+                                                              << result.output;
+  }
+  CommandResult overridden = train("--train-data one --train-data x=two/x.npy");
+  EXPECT_EQ(overridden.status, 0) << overridden.output;
+}
+
 /// Options that would do nothing with the others given are errors.
 TEST(TrainOptions, RejectsOptionsThatWouldBeIgnored) {
   fs::path text = freshDir("ignored") / "text.txt";
