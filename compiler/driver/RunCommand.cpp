@@ -473,11 +473,25 @@ int runCommand(const RunOptions &options) {
       return 1;
   }
 
+  // A missing input would otherwise show first as a size nothing gives.
+  for (const ast::Stmt &stmt : compilation.model->body) {
+    if (stmt.kind != ast::StmtKind::Input)
+      continue;
+    const std::string &name = stmt.declared[0].name;
+    if (!inputs.arrays.count(name) && !(stepped && stepped->input == name)) {
+      diags.errorWithoutLocation(fmt::format(
+          "`{}` is missing: the model's input `{}` needs it",
+          (fs::path(options.inputsDir) / (name + ".npy")).string(), name));
+      return 1;
+    }
+  }
   sema::ArrayShapes shapes;
   for (const auto &[name, array] : params.arrays)
     shapes.params[name] = array.shape;
   for (const auto &[name, array] : inputs.arrays)
     shapes.inputs[name] = array.shape;
+  shapes.paramPaths = params.paths;
+  shapes.inputPaths = inputs.paths;
   if (!sema::bindSizesFromArrays(*compilation.model, shapes, compilation.sizes,
                                  diags) ||
       !compilation.build(true))

@@ -109,13 +109,19 @@ bool bindSizesFromArrays(const ast::Decl &model, const ArrayShapes &arrays,
     if (stmt.kind == ast::StmtKind::Time)
       timeBounds[stmt.timeIndex] = stmt.bound.get();
 
+  auto shownAs = [](const std::map<std::string, std::string> &paths,
+                    const std::string &name) {
+    auto path = paths.find(name);
+    return path == paths.end() ? name : path->second;
+  };
   bool ok = true;
   for (const ast::Stmt &stmt : model.body) {
     if (stmt.kind == ast::StmtKind::Param) {
       for (const ast::Declared &declared : stmt.declared) {
         auto found = arrays.params.find(declared.name);
         if (found != arrays.params.end())
-          ok &= binder.addShape(declared.name, declared.type, found->second, 0,
+          ok &= binder.addShape(shownAs(arrays.paramPaths, declared.name),
+                                declared.type, found->second, 0,
                                 "parameter `" + declared.name + "`");
       }
     }
@@ -131,15 +137,17 @@ bool bindSizesFromArrays(const ast::Decl &model, const ArrayShapes &arrays,
         "input `{}`{} (with the batch axis{})", declared.name,
         isStream ? "[" + syntax::printExpr(*stmt.inputIndex) + "]" : "",
         isStream ? ", after the leading one" : "");
-    ok &= binder.addShape(declared.name, declared.type, found->second,
-                          isStream ? 2 : 1, text);
-    if (!isStream || found->second.empty())
+    std::string array = shownAs(arrays.inputPaths, declared.name);
+    // An array of the wrong rank says nothing about the time bound.
+    bool fits = binder.addShape(array, declared.type, found->second,
+                                isStream ? 2 : 1, text);
+    ok &= fits;
+    if (!fits || !isStream || found->second.empty())
       continue;
     if (timeBounds.count(stmt.timeIndex))
-      binder.add(timeBounds.at(stmt.timeIndex), found->second[0],
-                 declared.name);
+      binder.add(timeBounds.at(stmt.timeIndex), found->second[0], array);
     else
-      binder.add(stmt.inputIndex.get(), found->second[0], declared.name);
+      binder.add(stmt.inputIndex.get(), found->second[0], array);
   }
   return binder.solve() && ok;
 }

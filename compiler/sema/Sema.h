@@ -64,6 +64,9 @@ using SizeBindings = std::map<std::string, int64_t>;
 struct ArrayShapes {
   std::map<std::string, std::vector<int64_t>> params;
   std::map<std::string, std::vector<int64_t>> inputs;
+  /// Where each array came from, by name, for messages; a name without
+  /// one is shown as itself.
+  std::map<std::string, std::string> paramPaths, inputPaths;
 };
 
 /// Binds the model's sizes that the given arrays determine (its own

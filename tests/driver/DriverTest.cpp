@@ -3,6 +3,7 @@
 // WEFT_UPDATE_GOLDEN=1 to rewrite the golden files from the current output.
 #include "CommandSupport.h"
 #include "runtime/Cuda.h"
+#include "runtime/Npy.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -376,6 +377,45 @@ TEST(Sizes, TooLargeToLayOutAreLocatedErrors) {
                                     "has shape [2097152, 2097152, 2097152]"),
             std::string::npos)
       << overflowing.output;
+}
+
+/// `weft run` names the file of an input that is missing or has the wrong
+/// rank, before it tries to bind sizes from the others.
+TEST(Run, ArrayErrorsNameTheFile) {
+  fs::path dir = freshDir("run-arrays");
+  std::ofstream(dir / "model.weft") << "model M(T, I) {\n"
+                                       "  time t < T\n"
+                                       "  input x[t]: [I]\n"
+                                       "  param W: [2, I] = glorot\n"
+                                       "  loss = sum(t) sum(W @ x[t])\n"
+                                       "}\n";
+  fs::create_directories(dir / "params");
+  fs::create_directories(dir / "inputs");
+  auto write = [](const fs::path &path, std::vector<int64_t> shape) {
+    weft::runtime::NpyArray array;
+    array.shape = std::move(shape);
+    array.bytes.assign(array.elementCount() * sizeof(double), 0);
+    std::string error;
+    ASSERT_TRUE(weft::runtime::writeNpy(path.string(), array, &error)) << error;
+  };
+  write(dir / "params" / "W.npy", {2, 3});
+  std::string command = fmt::format(
+      "cd '{}' && '{}' run model.weft --params params --inputs inputs "
+      "--outputs out --grads grads",
+      dir.string(), WEFT_BINARY);
+
+  CommandResult missing = runCommand(command);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.output, "weft: error: `inputs/x.npy` is missing: the "
+                            "model's input `x` needs it\n");
+
+  write(dir / "inputs" / "x.npy", {6});
+  CommandResult flat = runCommand(command);
+  EXPECT_EQ(flat.status, 1);
+  EXPECT_EQ(std::count(flat.output.begin(), flat.output.end(), '\n'), 1)
+      << flat.output;
+  EXPECT_EQ(flat.output.find("weft: error: `inputs/x.npy` has shape [6]"), 0u)
+      << flat.output;
 }
 
 TEST(Check, StandardLibraryAndExamplesAreClean) {
