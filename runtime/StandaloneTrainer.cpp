@@ -60,7 +60,9 @@ std::unique_ptr<Program> gpuProgram(const Manifest &manifest, const char *ptx,
                                          std::move(gpu));
 }
 
-int trainLinkedModel(const TrainOptions &options) {
+/// Trains with the linked programs; `gpuByDefault` says that `--device
+/// cuda` was not asked for but is this trainer's default.
+int trainLinkedModel(const TrainOptions &options, bool gpuByDefault) {
   std::string error;
   if (options.device == "gpu-emulated")
     return fail("a built trainer cannot emulate the GPU (that needs the "
@@ -69,7 +71,10 @@ int trainLinkedModel(const TrainOptions &options) {
     return fail("this trainer was built for the CPU only: build it with "
                 "`weft build --train --target=cuda` to train on a GPU");
   if (!checkTrainingDevice(options, &error))
-    return fail(error);
+    return fail(gpuByDefault ? error + "; this trainer was built for the GPU "
+                                       "and trains on the CPU when told "
+                                       "`--device cpu`"
+                             : error);
   std::optional<Manifest> trainManifest =
       parseManifest(weft_train_manifest, &error);
   std::optional<Manifest> evalManifest =
@@ -132,11 +137,12 @@ int main(int argc, char **argv) {
   } catch (const CLI::ParseError &error) {
     return app.exit(error) == 0 ? 0 : 1;
   }
-  if (hasGpuCode() && app.get_option("--device")->count() == 0)
+  bool gpuByDefault = hasGpuCode() && app.get_option("--device")->count() == 0;
+  if (gpuByDefault)
     options.device = "cuda";
   setComputeThreads(threads);
   try {
-    return trainLinkedModel(options);
+    return trainLinkedModel(options, gpuByDefault);
   } catch (const DeviceError &error) {
     return fail(std::string("on the GPU: ") + error.what());
   } catch (const std::bad_alloc &) {
