@@ -109,10 +109,9 @@ int main(int argc, char **argv) {
   CLI::App *runApp = app.add_subcommand(
       "run", "run a model once on .npy arrays; write outputs and gradients");
   runApp->add_option("model", run.model, "model file")->required();
-  runApp
-      ->add_option("--params", run.paramsDir,
-                   "folder of <param>.npy, or an .npz or .safetensors file")
-      ->required();
+  runApp->add_option("--params", run.paramsDir,
+                     "folder of <param>.npy, or an .npz or .safetensors file "
+                     "(not needed by a model without parameters)");
   runApp->add_option("--inputs", run.inputsDir, "folder of <input>.npy")
       ->required();
   runApp->add_option("--outputs", run.outputsDir, "folder for outputs")

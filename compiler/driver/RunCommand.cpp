@@ -462,7 +462,8 @@ int runCommand(const RunOptions &options) {
   ArraySet params, inputs;
   if (!compilation.load(options.model) ||
       !compilation.bindSizeOptions(options.sizes) ||
-      !readFolder(options.paramsDir, params, diags) ||
+      (!options.paramsDir.empty() &&
+       !readFolder(options.paramsDir, params, diags)) ||
       !readFolder(options.inputsDir, inputs, diags))
     return 1;
   std::optional<SteppedInput> stepped;
@@ -533,6 +534,13 @@ int runCommand(const RunOptions &options) {
           : compilation.compileForDevice(options.device);
   if (!compiled)
     return 1;
+  if (options.paramsDir.empty() && !compilation.info.params.empty()) {
+    diags.errorWithoutLocation(
+        fmt::format("the model has parameters (`{}` first): give them with "
+                    "`--params DIR` (or an .npz or .safetensors file)",
+                    compilation.info.params[0].name));
+    return 1;
+  }
   codegen::Instance instance(compilation.step(), *batch);
   for (const sema::ParamInfo &param : compilation.info.params) {
     const NpyArray *array =

@@ -418,6 +418,43 @@ TEST(Run, ArrayErrorsNameTheFile) {
       << flat.output;
 }
 
+/// `--params` is needed only by a model that has parameters.
+TEST(Run, ParamsFolderOnlyWhereThereAreParameters) {
+  fs::path dir = freshDir("run-params");
+  std::ofstream(dir / "square.weft") << "model Square(T) {\n"
+                                        "  time t < T\n"
+                                        "  input x[t]: [3]\n"
+                                        "  loss = sum(t) sum(x[t] * x[t])\n"
+                                        "}\n";
+  std::ofstream(dir / "linear.weft") << "model Linear(T) {\n"
+                                        "  time t < T\n"
+                                        "  input x[t]: [3]\n"
+                                        "  param W: [2, 3] = glorot\n"
+                                        "  loss = sum(t) sum(W @ x[t])\n"
+                                        "}\n";
+  fs::create_directories(dir / "inputs");
+  weft::runtime::NpyArray x;
+  x.shape = {4, 2, 3};
+  x.bytes.assign(x.elementCount() * sizeof(double), 0);
+  std::string error;
+  ASSERT_TRUE(
+      weft::runtime::writeNpy((dir / "inputs" / "x.npy").string(), x, &error))
+      << error;
+  auto run = [&](const char *model) {
+    return runCommand(fmt::format("cd '{}' && '{}' run {} --inputs inputs "
+                                  "--outputs out --grads grads",
+                                  dir.string(), WEFT_BINARY, model));
+  };
+  CommandResult square = run("square.weft");
+  EXPECT_EQ(square.status, 0) << square.output;
+  EXPECT_TRUE(fs::exists(dir / "grads" / "grad_x.npy"));
+  CommandResult linear = run("linear.weft");
+  EXPECT_EQ(linear.status, 1);
+  EXPECT_EQ(linear.output,
+            "weft: error: the model has parameters (`W` first): give them "
+            "with `--params DIR` (or an .npz or .safetensors file)\n");
+}
+
 TEST(Check, StandardLibraryAndExamplesAreClean) {
   for (const char *folder : {"stdlib", "examples", "tests/conformance"}) {
     for (const auto &entry :
