@@ -94,13 +94,23 @@ void Elaborator::checkInitializer(const ast::Stmt &stmt) {
     ok = args.size() == 2 && args[0] <= args[1];
   else
     ok = args.size() <= 1;
-  if (!ok)
+  if (!ok) {
     diags.error(init.range,
                 fmt::format("this initialiser is written {}{}", form->second,
                             init.name == "normal" ? ", with a deviation of at "
                                                     "least 0"
                             : init.name == "uniform" ? ", with low <= high"
                                                      : ""));
+    return;
+  }
+  // An orthogonal matrix needs rows and columns.
+  for (const ast::Declared &declared : stmt.declared)
+    if (init.name == "orthogonal" && declared.type.dims.size() < 2)
+      diags.error(init.range,
+                  fmt::format("`orthogonal` makes a matrix, but `{}` has {} "
+                              "dimension{}: give it two or more",
+                              declared.name, declared.type.dims.size(),
+                              declared.type.dims.size() == 1 ? "" : "s"));
 }
 
 /// Sorts a body's statements into parameters, instances and equations.
