@@ -337,10 +337,17 @@ Val Elaborator::timeAccess(const std::string &name, const ast::Expr &indexExpr,
     return sequenceArg(name, 0, range);
   if (stream.initial && !scan->carryIn.count(name)) {
     if (delta != 0) {
-      diags.error(range, fmt::format("`{}` runs in the other direction; "
-                                     "reading it at a shifted step is not "
-                                     "supported yet",
-                                     name));
+      diags.error(
+          range,
+          stream.backward != scan->reverse
+              ? fmt::format("`{}` runs in the other direction; reading it "
+                            "at a shifted step is not supported yet",
+                            name)
+              : fmt::format("`{}` is computed by its own loop over `{}`; "
+                            "reading it at a shifted step outside its "
+                            "recurrence is not supported yet: read `{}[{}]`, "
+                            "or shift the other operands",
+                            name, index.axis, name, index.axis));
       return Val::poisoned();
     }
     return sequenceArg(name, 0, range);
