@@ -150,6 +150,25 @@ createJit(llvm::orc::JITTargetMachineBuilder machine) {
   return jit;
 }
 
+/// A JIT holding `module`, compiled for `machine`; null and `error` if
+/// either step fails.
+std::unique_ptr<llvm::orc::LLJIT>
+jitWithModule(llvm::orc::JITTargetMachineBuilder machine,
+              std::unique_ptr<llvm::Module> module,
+              std::unique_ptr<llvm::LLVMContext> context, std::string &error) {
+  auto jit = createJit(std::move(machine));
+  if (!jit) {
+    error = llvm::toString(jit.takeError());
+    return nullptr;
+  }
+  llvm::orc::ThreadSafeModule threadSafe(std::move(module), std::move(context));
+  if (llvm::Error failure = (*jit)->addIRModule(std::move(threadSafe))) {
+    error = llvm::toString(std::move(failure));
+    return nullptr;
+  }
+  return std::move(*jit);
+}
+
 /// Emits the module for `target`, prints it into `llvmText` before any
 /// optimisation (what --emit=llvm shows), and verifies it.
 std::unique_ptr<llvm::Module>
@@ -285,22 +304,16 @@ std::unique_ptr<JitModule> compileProgram(const lower::LoweredProgram &program,
     module->print(text, nullptr);
   }
 
-  auto jit = createJit(std::move(*machine));
-  if (!jit) {
-    error = llvm::toString(jit.takeError());
+  std::unique_ptr<llvm::orc::LLJIT> jit = jitWithModule(
+      std::move(*machine), std::move(module), std::move(context), error);
+  if (!jit)
     return nullptr;
-  }
-  llvm::orc::ThreadSafeModule threadSafe(std::move(module), std::move(context));
-  if (llvm::Error failure = (*jit)->addIRModule(std::move(threadSafe))) {
-    error = llvm::toString(std::move(failure));
-    return nullptr;
-  }
-  auto address = (*jit)->lookup(stepFunctionName);
+  auto address = jit->lookup(stepFunctionName);
   if (!address) {
     error = llvm::toString(address.takeError());
     return nullptr;
   }
-  return std::make_unique<LLJitModule>(std::move(*jit),
+  return std::make_unique<LLJitModule>(std::move(jit),
                                        address->toPtr<StepFunction>());
 }
 
@@ -380,19 +393,13 @@ compileHostKernels(const lower::LoweredProgram &program,
   }
   optimise(*module, *target, optLevel);
 
-  auto jit = createJit(std::move(*machine));
-  if (!jit) {
-    error = llvm::toString(jit.takeError());
+  std::unique_ptr<llvm::orc::LLJIT> jit = jitWithModule(
+      std::move(*machine), std::move(module), std::move(context), error);
+  if (!jit)
     return nullptr;
-  }
-  llvm::orc::ThreadSafeModule threadSafe(std::move(module), std::move(context));
-  if (llvm::Error failure = (*jit)->addIRModule(std::move(threadSafe))) {
-    error = llvm::toString(std::move(failure));
-    return nullptr;
-  }
   std::vector<HostKernel> functions;
   for (unsigned i = 0; i < kernels.plan.kernelCount; ++i) {
-    auto address = (*jit)->lookup(fmt::format("weft_kernel{}", i));
+    auto address = jit->lookup(fmt::format("weft_kernel{}", i));
     if (!address) {
       error = llvm::toString(address.takeError());
       return nullptr;
@@ -400,7 +407,7 @@ compileHostKernels(const lower::LoweredProgram &program,
     functions.push_back(address->toPtr<HostKernel>());
   }
   plan = std::move(kernels.plan);
-  return std::make_unique<LLJitHostKernels>(std::move(*jit),
+  return std::make_unique<LLJitHostKernels>(std::move(jit),
                                             std::move(functions));
 }
 

@@ -18,16 +18,6 @@ namespace {
 
 using namespace weft::test;
 
-/// A small text of 30-odd distinct bytes.
-fs::path writeText(const fs::path &dir) {
-  fs::path text = dir / "text.txt";
-  std::ofstream out(text);
-  for (int line = 0; line < 500; ++line)
-    out << "note " << line % 17 << ": keep " << line % 5
-        << " lamps lit by the quay.\n";
-  return text;
-}
-
 /// A metrics file's records without their times, which differ run to run.
 std::vector<std::string> recordsWithoutTimes(const fs::path &metrics) {
   std::vector<std::string> records;
@@ -40,7 +30,7 @@ std::vector<std::string> recordsWithoutTimes(const fs::path &metrics) {
 
 TEST(BuildTrainer, TrainsAsWeftTrainDoesWithoutTheCompiler) {
   fs::path dir = freshDir("build-trainer");
-  fs::path text = writeText(dir);
+  fs::path text = writeSampleText(dir);
   fs::path trainer = dir / "trainer";
   std::string model = fmt::format("{}/examples/char_lm.weft", WEFT_SOURCE_DIR);
   CommandResult built = runCommand(
@@ -73,7 +63,7 @@ TEST(BuildTrainer, TrainsAsWeftTrainDoesWithoutTheCompiler) {
 
 TEST(BuildTrainer, RefusesATextWithMoreBytesThanItWasBuiltFor) {
   fs::path dir = freshDir("build-narrow");
-  fs::path text = writeText(dir);
+  fs::path text = writeSampleText(dir);
   fs::path wide = dir / "wide.txt";
   {
     std::ofstream out(wide);
@@ -108,7 +98,7 @@ TEST(BuildCommand, RejectsAPrefixThatIsNotACName) {
 /// text's first window; `weft run` on the same weights and window agrees.
 TEST(BuildEmbedded, CProgramComputesWhatWeftRunDoes) {
   fs::path dir = freshDir("build-embed");
-  fs::path text = writeText(dir);
+  fs::path text = writeSampleText(dir);
   fs::path weights = dir / "weights.npz";
   std::string model = fmt::format("{}/examples/char_lm.weft", WEFT_SOURCE_DIR);
   CommandResult trained = runCommand(fmt::format(

@@ -41,4 +41,13 @@ fs::path freshDir(const std::string &name) {
   return dir;
 }
 
+std::filesystem::path writeSampleText(const std::filesystem::path &dir) {
+  std::filesystem::path text = dir / "text.txt";
+  std::ofstream out(text);
+  for (int line = 0; line < 500; ++line)
+    out << "note " << line % 17 << ": keep " << line % 5
+        << " lamps lit by the quay.\n";
+  return text;
+}
+
 } // namespace weft::test

@@ -379,6 +379,15 @@ TEST(Sizes, TooLargeToLayOutAreLocatedErrors) {
       << overflowing.output;
 }
 
+/// Writes a float64 `.npy` of zeros of `shape` at `path`.
+void writeZeros(const fs::path &path, std::vector<int64_t> shape) {
+  weft::runtime::NpyArray array;
+  array.shape = std::move(shape);
+  array.bytes.assign(array.elementCount() * sizeof(double), 0);
+  std::string error;
+  ASSERT_TRUE(weft::runtime::writeNpy(path.string(), array, &error)) << error;
+}
+
 /// `weft run` names the file of an input that is missing or has the wrong
 /// rank, before it tries to bind sizes from the others.
 TEST(Run, ArrayErrorsNameTheFile) {
@@ -391,14 +400,7 @@ TEST(Run, ArrayErrorsNameTheFile) {
                                        "}\n";
   fs::create_directories(dir / "params");
   fs::create_directories(dir / "inputs");
-  auto write = [](const fs::path &path, std::vector<int64_t> shape) {
-    weft::runtime::NpyArray array;
-    array.shape = std::move(shape);
-    array.bytes.assign(array.elementCount() * sizeof(double), 0);
-    std::string error;
-    ASSERT_TRUE(weft::runtime::writeNpy(path.string(), array, &error)) << error;
-  };
-  write(dir / "params" / "W.npy", {2, 3});
+  writeZeros(dir / "params" / "W.npy", {2, 3});
   std::string command = fmt::format(
       "cd '{}' && '{}' run model.weft --params params --inputs inputs "
       "--outputs out --grads grads",
@@ -409,7 +411,7 @@ TEST(Run, ArrayErrorsNameTheFile) {
   EXPECT_EQ(missing.output, "weft: error: `inputs/x.npy` is missing: the "
                             "model's input `x` needs it\n");
 
-  write(dir / "inputs" / "x.npy", {6});
+  writeZeros(dir / "inputs" / "x.npy", {6});
   CommandResult flat = runCommand(command);
   EXPECT_EQ(flat.status, 1);
   EXPECT_EQ(std::count(flat.output.begin(), flat.output.end(), '\n'), 1)
@@ -433,13 +435,7 @@ TEST(Run, ParamsFolderOnlyWhereThereAreParameters) {
                                         "  loss = sum(t) sum(W @ x[t])\n"
                                         "}\n";
   fs::create_directories(dir / "inputs");
-  weft::runtime::NpyArray x;
-  x.shape = {4, 2, 3};
-  x.bytes.assign(x.elementCount() * sizeof(double), 0);
-  std::string error;
-  ASSERT_TRUE(
-      weft::runtime::writeNpy((dir / "inputs" / "x.npy").string(), x, &error))
-      << error;
+  writeZeros(dir / "inputs" / "x.npy", {4, 2, 3});
   auto run = [&](const char *model) {
     return runCommand(fmt::format("cd '{}' && '{}' run {} --inputs inputs "
                                   "--outputs out --grads grads",

@@ -21,15 +21,6 @@ using namespace weft::test;
 const std::string charModel =
     fmt::format("{}/examples/char_lm.weft", WEFT_SOURCE_DIR);
 
-fs::path writeText(const fs::path &dir) {
-  fs::path text = dir / "text.txt";
-  std::ofstream out(text);
-  for (int line = 0; line < 400; ++line)
-    out << "row " << line % 13 << " of the ledger, page " << line % 7
-        << ", signed.\n";
-  return text;
-}
-
 /// The losses of a metrics file, in order, by record and name.
 std::vector<std::pair<std::string, double>> losses(const fs::path &metrics) {
   std::vector<std::pair<std::string, double>> found;
@@ -79,10 +70,18 @@ bool hasGpu(std::string *why) {
 
 TEST(GpuPlan, TrainingOnTheEmulatedGpuGivesTheCpuLosses) {
   fs::path dir = freshDir("gpu-emulated");
-  fs::path text = writeText(dir);
+  fs::path text = writeSampleText(dir);
   std::string train = fmt::format("'{}' train '{}'", WEFT_BINARY, charModel);
   expectSameLosses(trainLosses(train, "cpu", dir, text),
                    trainLosses(train, "gpu-emulated", dir, text), 1e-5);
+}
+
+/// Builds the character model's trainer for CUDA at `trainer`.
+void buildCudaTrainer(const fs::path &text, const fs::path &trainer) {
+  CommandResult built = runCommand(
+      fmt::format("'{}' build '{}' --train --target=cuda --data '{}' -o '{}'",
+                  WEFT_BINARY, charModel, text.string(), trainer.string()));
+  ASSERT_EQ(built.status, 0) << built.output;
 }
 
 TEST(GpuPlan, CudaTrainerWithoutAGpuSaysSoInOneLineAndTrainsOnTheCpu) {
@@ -90,12 +89,9 @@ TEST(GpuPlan, CudaTrainerWithoutAGpuSaysSoInOneLineAndTrainsOnTheCpu) {
   if (hasGpu(&why))
     GTEST_SKIP() << "this machine has a GPU: see the `Gpu` tests";
   fs::path dir = freshDir("build-cuda");
-  fs::path text = writeText(dir);
+  fs::path text = writeSampleText(dir);
   fs::path trainer = dir / "trainer";
-  CommandResult built = runCommand(
-      fmt::format("'{}' build '{}' --train --target=cuda --data '{}' -o '{}'",
-                  WEFT_BINARY, charModel, text.string(), trainer.string()));
-  ASSERT_EQ(built.status, 0) << built.output;
+  ASSERT_NO_FATAL_FAILURE(buildCudaTrainer(text, trainer));
 
   CommandResult onGpu = runCommand(fmt::format(
       "'{}' --data '{}' --steps 1", trainer.string(), text.string()));
@@ -119,7 +115,7 @@ TEST(Gpu, CharModelTrainsAsOnTheCpu) {
   if (!hasGpu(&why))
     GTEST_SKIP() << why;
   fs::path dir = freshDir("gpu-train");
-  fs::path text = writeText(dir);
+  fs::path text = writeSampleText(dir);
   std::string train = fmt::format("'{}' train '{}'", WEFT_BINARY, charModel);
   expectSameLosses(trainLosses(train, "cpu", dir, text),
                    trainLosses(train, "cuda", dir, text), gpuTolerance);
@@ -130,12 +126,9 @@ TEST(Gpu, TrainerBuiltForCudaTrainsAsOnTheCpu) {
   if (!hasGpu(&why))
     GTEST_SKIP() << why;
   fs::path dir = freshDir("gpu-build");
-  fs::path text = writeText(dir);
+  fs::path text = writeSampleText(dir);
   fs::path trainer = dir / "trainer";
-  CommandResult built = runCommand(
-      fmt::format("'{}' build '{}' --train --target=cuda --data '{}' -o '{}'",
-                  WEFT_BINARY, charModel, text.string(), trainer.string()));
-  ASSERT_EQ(built.status, 0) << built.output;
+  ASSERT_NO_FATAL_FAILURE(buildCudaTrainer(text, trainer));
   std::string train = fmt::format("'{}' train '{}'", WEFT_BINARY, charModel);
   expectSameLosses(trainLosses(train, "cpu", dir, text),
                    trainLosses("'" + trainer.string() + "'", "cuda", dir, text),
