@@ -144,6 +144,9 @@ void Elaborator::buildScan(TimeAxis &axis, bool reverse,
                                      use(state.carryIn.at(state.carries[i])));
         kept.batched = true;
         next = kept;
+        // The stacked stream shows the kept state too, so `h[T - 1]` is the
+        // example's last valid state, and padded inputs get no gradient.
+        state.stepValues[state.carries[i]] = kept;
       }
     }
     if (building())

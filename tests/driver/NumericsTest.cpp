@@ -190,8 +190,9 @@ TEST_P(Numerics, LogitsOfMagnitude1e4StayFiniteAndCorrect) {
 
 // A padded batch of sequences of lengths 5, 3 and 1 gives, for each
 // example, the states, loss and gradients of that example run alone at its
-// own length: padded steps change no state (forward or backward) and add
-// nothing to the loss.
+// own length: padded steps change no state (forward or backward), so that
+// `h[T - 1]` and `b[0]` are the example's own ends, and add nothing to the
+// loss.
 TEST_P(Numerics, PaddedStepsChangeNothing) {
   const int64_t T = 5, B = 3, I = 2, H = 3;
   const std::vector<int64_t> lengths = {5, 3, 1};
@@ -233,10 +234,25 @@ TEST_P(Numerics, PaddedStepsChangeNothing) {
                     tolerance)
             << "d loss / d x[" << t << "] of example " << b;
     }
-    for (int64_t t = steps; t < T; ++t)
+    for (int64_t t = steps; t < T; ++t) {
       for (int64_t i = 0; i < I; ++i)
         EXPECT_EQ(gradX[(t * B + b) * I + i], 0.0)
             << "padded step " << t << " of example " << b;
+      for (int64_t k = 0; k < H; ++k) {
+        EXPECT_EQ(hs[(t * B + b) * H + k], hs[((steps - 1) * B + b) * H + k])
+            << "h keeps its last state at padded step " << t;
+        EXPECT_EQ(bs[(t * B + b) * H + k], 0.0)
+            << "b keeps its initial value at padded step " << t;
+      }
+    }
+    for (int64_t k = 0; k < H; ++k) {
+      EXPECT_NEAR(padded.output("hT")[b * H + k], single.output("hT")[k],
+                  tolerance)
+          << "h[T - 1] of example " << b;
+      EXPECT_NEAR(padded.output("b0")[b * H + k], single.output("b0")[k],
+                  tolerance)
+          << "b[0] of example " << b;
+    }
     meanLoss[0] += single.output("loss")[0] / B;
     for (int64_t i = 0; i < H * I; ++i)
       meanGradW[i] += single.gradient("W")[i] / B;
