@@ -33,6 +33,27 @@ bool isSizeExpression(const ast::Expr &expr,
   }
 }
 
+/// Whether `name` is read anywhere in `expr`: as a value, an index or in a
+/// slice's bounds.
+bool mentionsName(const ast::Expr &expr, const std::string &name) {
+  if (expr.kind == ast::ExprKind::Name && expr.name == name)
+    return true;
+  auto within = [&](const ast::ExprPtr &part) {
+    return part && mentionsName(*part, name);
+  };
+  for (const ast::ExprPtr &operand : expr.operands)
+    if (within(operand))
+      return true;
+  for (const ast::NamedArg &argument : expr.namedArgs)
+    if (within(argument.value))
+      return true;
+  for (const ast::IndexArg &index : expr.indices)
+    if (within(index.index) || within(index.sliceBegin) ||
+        within(index.sliceEnd))
+      return true;
+  return false;
+}
+
 } // namespace
 
 /// The IR value of `val` usable at the current level: a top-level value used
@@ -415,7 +436,24 @@ Val Elaborator::elaborateReduce(const ast::Expr &expr) {
     }
   }
   if (expr.reduceOp == ast::ReduceOp::Max) {
-    diags.error(expr.range, "`max` over time is not supported yet");
+    diags.error(expr.range,
+                fmt::format("`max({0})` is not supported yet; index "
+                            "notation over the whole stream gives each "
+                            "feature's largest step: `m[k < H] = max(i) "
+                            "h[i, k]`",
+                            binder.name));
+    return Val::poisoned();
+  }
+  if (!mentionsName(*expr.operands[0], binder.name)) {
+    // `sum(t) e` would add the whole of `e` once per step.
+    diags.error(
+        expr.range,
+        fmt::format("this reduction over `{0}` reads no step of "
+                    "`{0}`, so every step adds the same value; to "
+                    "add a stream's steps, index it: `{1}({0}) "
+                    "e[{0}]`",
+                    binder.name,
+                    expr.reduceOp == ast::ReduceOp::Mean ? "mean" : "sum"));
     return Val::poisoned();
   }
   auto reduction = reductionStreams.find(&expr);
