@@ -41,12 +41,18 @@ TimeIndex splitTimeIndex(const ast::Expr &expr,
 
 /// Reports an undeclared time index once; later uses of it stay quiet.
 void Elaborator::reportUndeclaredAxis(const std::string &name,
-                                      SourceRange range) {
+                                      SourceRange range, bool onTheLeft) {
   if (!undeclaredAxes.insert(name).second)
     return;
-  diags.error(range, fmt::format("`{}` is not a time index; declare it with "
-                                 "`time {} < N`",
-                                 name, name));
+  diags.error(range,
+              fmt::format("`{0}` is not a time index; declare it with "
+                          "`time {0} < N`{1}",
+                          name,
+                          onTheLeft ? fmt::format(", or, for an index over "
+                                                  "the axis of a tensor, "
+                                                  "bound it: `[{} < N]`",
+                                                  name)
+                                    : ""));
 }
 
 bool Elaborator::isTimeAxis(const std::string &name) const {
@@ -143,7 +149,11 @@ void Elaborator::collectModel(const ast::Decl &model) {
       const ast::Expr &written = *target.timeIndex;
       if (written.kind == ast::ExprKind::Name && !axes.count(written.name) &&
           !modelFrame->sizes.count(written.name)) {
-        reportUndeclaredAxis(written.name, written.range);
+        reportUndeclaredAxis(written.name, written.range, true);
+        // The name is known, so its uses are not reported as unknown.
+        define(*modelFrame, target.name, target.range);
+        streams[target.name].name = target.name;
+        failedStreams.insert(target.name);
         continue;
       }
       Stream &stream = streams[target.name];

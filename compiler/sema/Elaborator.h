@@ -253,7 +253,10 @@ private:
   bool isTimeAxis(const std::string &name) const;
   /// `t`, `t + 1`, `t - 1` for a declared time index `t`.
   bool isTimeIndexExpr(const ast::Expr &expr) const;
-  void reportUndeclaredAxis(const std::string &name, SourceRange range);
+  /// Reports `name` as an undeclared time index, once; `onTheLeft` when it
+  /// indexes the target of an equation, which may mean a bounded index.
+  void reportUndeclaredAxis(const std::string &name, SourceRange range,
+                            bool onTheLeft = false);
 
   const Program &program;
   DiagnosticEngine &diags;
