@@ -165,6 +165,11 @@ bool Trainer::loadWeights(std::string *error) {
                            options.saveWeights, folder.string());
       return false;
     }
+    if (model.params.empty()) {
+      *error = fmt::format("`--save {}`: the model has no parameters to save",
+                           options.saveWeights);
+      return false;
+    }
   }
   if (options.loadWeights.empty())
     return true;

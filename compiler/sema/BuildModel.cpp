@@ -383,6 +383,9 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
     if (info)
       info->outputs.push_back("loss");
   }
+  // Checked once, with symbolic sizes, not again for each build.
+  if (!sizes && diags.errorCount() == errorsBefore)
+    warnUnusedParams(top, top.modelParams);
   frames.pop_back();
   return diags.errorCount() == errorsBefore;
 }

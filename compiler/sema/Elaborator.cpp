@@ -630,8 +630,22 @@ bool Elaborator::checkCell(const ast::Decl &cell) {
   else
     diags.error(cell.nameRange,
                 fmt::format("cell `{}` has no `return`", cell.name));
+  if (diags.errorCount() == errorsBefore)
+    warnUnusedParams(callee, instance.params);
   frames.pop_back();
   return diags.errorCount() == errorsBefore;
+}
+
+/// Warns of each parameter of `frame` that nothing read: it would get no
+/// gradient and no place in saved weights.
+void Elaborator::warnUnusedParams(const Frame &frame,
+                                  const std::map<std::string, Val> &used) {
+  for (const auto &[name, declaration] : frame.paramDecls)
+    if (!used.count(name))
+      diags.warning(declaration.first->nameRange,
+                    fmt::format("the parameter `{}` is never used, so it is "
+                                "not trained or saved",
+                                name));
 }
 
 } // namespace weft::sema

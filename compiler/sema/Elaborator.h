@@ -257,6 +257,8 @@ private:
   /// indexes the target of an equation, which may mean a bounded index.
   void reportUndeclaredAxis(const std::string &name, SourceRange range,
                             bool onTheLeft = false);
+  void warnUnusedParams(const Frame &frame,
+                        const std::map<std::string, Val> &used);
 
   const Program &program;
   DiagnosticEngine &diags;

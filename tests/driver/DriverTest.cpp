@@ -451,6 +451,45 @@ TEST(Run, ParamsFolderOnlyWhereThereAreParameters) {
             "with `--params DIR` (or an .npz or .safetensors file)\n");
 }
 
+/// A parameter nothing reads is a warning, and `--save` for a model with
+/// no parameters is refused before training, not after.
+TEST(Params, UnusedIsAWarningAndNoneToSaveAnError) {
+  fs::path dir = freshDir("params-unused");
+  std::ofstream(dir / "unused.weft") << "model M(T) {\n"
+                                        "  time t < T\n"
+                                        "  input x[t]: [9]\n"
+                                        "  param P: [9] = zeros\n"
+                                        "  loss = sum(t) sum(x[t] * x[t])\n"
+                                        "}\n";
+  CommandResult checked = runCommand(fmt::format(
+      "cd '{}' && '{}' check unused.weft", dir.string(), WEFT_BINARY));
+  EXPECT_EQ(checked.status, 0) << checked.output;
+  EXPECT_NE(checked.output.find("unused.weft:4:9: warning: the parameter `P` "
+                                "is never used"),
+            std::string::npos)
+      << checked.output;
+
+  std::ofstream(dir / "none.weft") << "model M(T) {\n"
+                                      "  time t < T\n"
+                                      "  input x[t]: [9]\n"
+                                      "  loss = sum(t) sum(x[t] * x[t])\n"
+                                      "}\n";
+  CommandResult made =
+      runCommand(fmt::format("cd '{}' && '{}' data copy --count 8 --seed 1 "
+                             "--min-length 2 --max-length 3 -o copy",
+                             dir.string(), WEFT_BINARY));
+  ASSERT_EQ(made.status, 0) << made.output;
+  CommandResult saved = runCommand(fmt::format(
+      "cd '{}' && '{}' train none.weft --set T=7 --train-data x=copy/x.npy "
+      "--test-data x=copy/x.npy --steps 1 --save out.npz",
+      dir.string(), WEFT_BINARY));
+  EXPECT_EQ(saved.status, 1) << saved.output;
+  EXPECT_NE(saved.output.find("the model has no parameters to save"),
+            std::string::npos)
+      << saved.output;
+  EXPECT_EQ(saved.output.find("step 1"), std::string::npos) << saved.output;
+}
+
 TEST(Check, StandardLibraryAndExamplesAreClean) {
   for (const char *folder : {"stdlib", "examples", "tests/conformance"}) {
     for (const auto &entry :
