@@ -117,7 +117,8 @@ int main(int argc, char **argv) {
   runApp->add_option("--outputs", run.outputsDir, "folder for outputs")
       ->required();
   runApp->add_option("--grads", run.gradsDir,
-                     "folder for gradients (needed without --steps-over)");
+                     "folder for gradients (without it, only the outputs are "
+                     "written)");
   runApp->add_option("--dtype", runType, "f32 or f64")
       ->check(CLI::IsMember({"f32", "f64"}));
   runApp->add_option("--set", run.sizes, "bind a size: NAME=N");

@@ -416,15 +416,19 @@ bool takeOptimizerSteps(const RunOptions &options,
   return history.write(stepped.count(), diags);
 }
 
-/// One forward and backward pass; writes every output and gradient.
+/// One forward and backward pass; writes every output, and every gradient
+/// when there is a `--grads` folder.
 bool runOnce(const RunOptions &options, const Compilation &compilation,
              codegen::Instance &instance, DiagnosticEngine &diags) {
   instance.run();
   std::error_code ignored;
   fs::create_directories(options.outputsDir, ignored);
-  fs::create_directories(options.gradsDir, ignored);
+  if (!options.gradsDir.empty())
+    fs::create_directories(options.gradsDir, ignored);
   for (const ir::NamedValue &output : compilation.function->outputs) {
     bool isGradient = output.name.rfind("grad_", 0) == 0;
+    if (isGradient && options.gradsDir.empty())
+      continue;
     const std::string &dir = isGradient ? options.gradsDir : options.outputsDir;
     std::string path = (fs::path(dir) / (output.name + ".npy")).string();
     if (!writeValue(path, output.value->type, instance.buffer(output.name),
@@ -440,11 +444,6 @@ int runCommand(const RunOptions &options) {
   Compilation compilation;
   DiagnosticEngine &diags = *compilation.diags;
   bool stepping = !options.stepping.stepsOver.empty();
-  if (!stepping && options.gradsDir.empty()) {
-    diags.errorWithoutLocation("`weft run` needs `--grads DIR` for the "
-                               "gradients, unless it takes optimiser steps");
-    return 1;
-  }
   if (stepping && !checkOptimizerOptions(options.stepping, diags))
     return 1;
   if (options.device != "cpu" && options.useDouble) {

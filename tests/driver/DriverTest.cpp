@@ -444,6 +444,14 @@ TEST(Run, ParamsFolderOnlyWhereThereAreParameters) {
   CommandResult square = run("square.weft");
   EXPECT_EQ(square.status, 0) << square.output;
   EXPECT_TRUE(fs::exists(dir / "grads" / "grad_x.npy"));
+  // Without `--grads`, the outputs alone.
+  CommandResult forward = runCommand(
+      fmt::format("cd '{}' && '{}' run square.weft --inputs inputs --outputs "
+                  "forward",
+                  dir.string(), WEFT_BINARY));
+  EXPECT_EQ(forward.status, 0) << forward.output;
+  EXPECT_TRUE(fs::exists(dir / "forward" / "loss.npy"));
+  EXPECT_FALSE(fs::exists(dir / "forward" / "grad_x.npy"));
   CommandResult linear = run("linear.weft");
   EXPECT_EQ(linear.status, 1);
   EXPECT_EQ(linear.output,
