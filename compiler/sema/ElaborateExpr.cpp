@@ -552,7 +552,7 @@ Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
       {"log", OpKind::Log},
       {"sum", OpKind::SumAll}};
   static const std::set<std::string> others = {
-      "cross_entropy", "zeros", "mean", "carry", "stack", "concat"};
+      "cross_entropy", "zeros", "ones", "mean", "carry", "stack", "concat"};
   Val tensorResult = elaborateTensorBuiltin(expr, handled);
   if (handled)
     return tensorResult;
@@ -567,7 +567,7 @@ Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
                                         count, count == 1 ? "" : "s"));
     return false;
   };
-  if (expr.name == "zeros") {
+  if (expr.name == "zeros" || expr.name == "ones") {
     Dims dims;
     for (const ast::ExprPtr &operand : expr.operands) {
       std::optional<Size> size = evaluateSize(*operand);
@@ -575,7 +575,7 @@ Val Elaborator::elaborateBuiltin(const ast::Expr &expr, bool &handled) {
         return Val::poisoned();
       dims.push_back(*size);
     }
-    return constant(0.0, dims, expr.range);
+    return constant(expr.name == "ones" ? 1.0 : 0.0, dims, expr.range);
   }
   if (expr.name == "stack")
     return elaborateStack(expr);

@@ -663,12 +663,12 @@ Val Elaborator::tensorAsStream(const ast::Expr &base,
 namespace weft::sema {
 
 std::vector<std::string> builtinNames() {
-  return {"sigmoid",       "tanh",        "exp",       "log",    "sqrt",
-          "abs",           "relu",        "softplus",  "pow",    "where",
-          "softmax",       "log_softmax", "max",       "sum",    "mean",
-          "cross_entropy", "zeros",       "transpose", "outer",  "dot",
-          "cosine",        "roll",        "reshape",   "concat", "stack",
-          "carry"};
+  return {"sigmoid",       "tanh",        "exp",      "log",       "sqrt",
+          "abs",           "relu",        "softplus", "pow",       "where",
+          "softmax",       "log_softmax", "max",      "sum",       "mean",
+          "cross_entropy", "zeros",       "ones",     "transpose", "outer",
+          "dot",           "cosine",      "roll",     "reshape",   "concat",
+          "stack",         "carry"};
 }
 
 /// Built-ins on whole tensors: elementwise functions beyond the basic ones,

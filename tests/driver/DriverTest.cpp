@@ -498,6 +498,27 @@ TEST(Params, UnusedIsAWarningAndNoneToSaveAnError) {
   EXPECT_EQ(saved.output.find("step 1"), std::string::npos) << saved.output;
 }
 
+/// `ones(N)` is a constant, as `zeros(N)` is.
+TEST(Run, OnesIsAConstant) {
+  fs::path dir = freshDir("run-ones");
+  std::ofstream(dir / "ones.weft") << "model M {\n"
+                                      "  input x: [4]\n"
+                                      "  loss = sum(ones(4) + x * x)\n"
+                                      "}\n";
+  fs::create_directories(dir / "inputs");
+  writeZeros(dir / "inputs" / "x.npy", {2, 4});
+  CommandResult result = runCommand(
+      fmt::format("cd '{}' && '{}' run ones.weft --inputs inputs --outputs "
+                  "out --dtype f64",
+                  dir.string(), WEFT_BINARY));
+  ASSERT_EQ(result.status, 0) << result.output;
+  std::string error;
+  auto loss =
+      weft::runtime::readNpy((dir / "out" / "loss.npy").string(), &error);
+  ASSERT_TRUE(loss) << error;
+  EXPECT_EQ(loss->toDoubles(), std::vector<double>{4.0});
+}
+
 TEST(Check, StandardLibraryAndExamplesAreClean) {
   for (const char *folder : {"stdlib", "examples", "tests/conformance"}) {
     for (const auto &entry :
