@@ -93,8 +93,15 @@ Val Elaborator::prefixAccess(const ast::Expr &base, const ast::Expr &indexExpr,
       (streams.count(base.name) ||
        (inputs.count(base.name) && !inputs.at(base.name).axis.empty()));
   if (!isStream) {
-    diags.error(range, "`..t` takes the steps of a stream up to `t`, as in "
-                       "`h[..t]`");
+    bool named = base.kind == ast::ExprKind::Name;
+    diags.error(range,
+                fmt::format("`..t` takes the steps of a stream up to `t`, as "
+                            "in `h[..t]`{}",
+                            named ? fmt::format(", but `{}` is not a stream "
+                                                "of the model: write the "
+                                                "stream itself",
+                                                base.name)
+                                  : std::string()));
     return Val::poisoned();
   }
   if (indexExpr.kind != ast::ExprKind::Name || !scan ||

@@ -508,9 +508,16 @@ Val Elaborator::stackedStream(const std::string &name, SourceRange range) {
   TimeAxis &axis = axisFound->second;
   bool reverse = stream->second.backward;
   auto usedWhileBuilt = [&]() {
-    diags.error(range, fmt::format("the whole stream `{}` is used while its "
-                                   "own steps are computed",
-                                   name));
+    if (scan && scan->reverse != reverse)
+      diags.error(range,
+                  fmt::format("`{}` and the recurrence computed here run in "
+                              "opposite directions and read each other's "
+                              "steps, so neither can be computed first",
+                              name));
+    else
+      diags.error(range, fmt::format("the whole stream `{}` is used while "
+                                     "its own steps are computed",
+                                     name));
     return Val::poisoned();
   };
   // The recurrences of its direction come first: they may compute it.
