@@ -92,6 +92,7 @@ void Elaborator::buildScan(TimeAxis &axis, bool reverse,
     if (initial.ok && !initial.batched && building())
       initial.ir = topBuilder->broadcastBatch(initial.ir, false);
     initial.batched = true;
+    initialValues[name] = initial;
     Val carry = initial;
     carry.level = 1;
     if (building() && initial.ok) {

@@ -346,6 +346,10 @@ Val Elaborator::timeAccess(const std::string &name, const ast::Expr &indexExpr,
   if (delta == 0 && stacked.count(name) && !scan->stepValues.count(name))
     return sequenceArg(name, 0, range);
   if (stream.initial && !scan->carryIn.count(name)) {
+    // The step before, in the recurrence's own direction: its stream
+    // shifted by one, starting from its initial value.
+    if (delta == (stream.backward ? 1 : -1))
+      return previousSteps(name, range);
     if (delta != 0) {
       diags.error(
           range,
@@ -354,10 +358,11 @@ Val Elaborator::timeAccess(const std::string &name, const ast::Expr &indexExpr,
                             "at a shifted step is not supported yet",
                             name)
               : fmt::format("`{}` is computed by its own loop over `{}`; "
-                            "reading it at a shifted step outside its "
-                            "recurrence is not supported yet: read `{}[{}]`, "
-                            "or shift the other operands",
-                            name, index.axis, name, index.axis));
+                            "outside its recurrence it can be read at `{}` "
+                            "or one step back, `{}[{} {} 1]`, and other "
+                            "shifts are not supported yet",
+                            name, index.axis, index.axis, name, index.axis,
+                            stream.backward ? "+" : "-"));
       return Val::poisoned();
     }
     return sequenceArg(name, 0, range);
@@ -533,6 +538,39 @@ Val Elaborator::stackedStream(const std::string &name, SourceRange range) {
   }
   auto found = stacked.find(name);
   return found == stacked.end() ? Val::poisoned() : found->second;
+}
+
+/// A recurrence read one step back in its own direction by another scan
+/// (`h[t - 1]`, or `b[t + 1]` for a backward one): its stacked steps
+/// shifted by one, with its initial value in the step that has none.
+Val Elaborator::previousSteps(const std::string &name, SourceRange range) {
+  std::string key = "#previous@" + name;
+  const std::string &axisName = streams.at(name).axis;
+  if (!tensorStreams.count(key)) {
+    Val steps = stackedStream(name, range);
+    if (!steps.ok)
+      return steps;
+    Val shifted = steps;
+    shifted.origin = range;
+    auto initial = initialValues.find(name);
+    if (building() && initial != initialValues.end() && initial->second.ok) {
+      topBuilder->range = range;
+      int64_t count = steps.ir->type.steps;
+      bool backward = streams.at(name).backward;
+      ir::Value *start = topBuilder->streamPlace(
+          initial->second.ir, backward ? count - 1 : 0, count);
+      shifted.ir = start;
+      if (count > 1) {
+        ir::Value *rest = topBuilder->streamSlice(steps.ir, backward ? 1 : 0,
+                                                  backward ? count : count - 1);
+        shifted.ir = topBuilder->binary(
+            OpKind::Add, start,
+            topBuilder->streamPad(rest, backward ? 0 : 1, count));
+      }
+    }
+    tensorStreams[key] = {shifted, axisName};
+  }
+  return sequenceArg(key, 0, range);
 }
 
 /// The value before the first step of a recurrence, at the top level.

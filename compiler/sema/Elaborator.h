@@ -239,6 +239,7 @@ private:
                  SourceRange range);
   Val stepValue(const std::string &name, SourceRange range);
   Val stackedStream(const std::string &name, SourceRange range);
+  Val previousSteps(const std::string &name, SourceRange range);
   std::vector<std::string> recurrences(const TimeAxis &axis,
                                        bool reverse) const;
   void buildScan(TimeAxis &axis, bool reverse,
@@ -288,6 +289,9 @@ private:
   std::map<std::string, InputDecl> inputs;
   std::map<std::string, Val> stacked;
   std::map<std::string, Val> finalCarries;
+  /// The value before the first step of each recurrence whose scan is
+  /// built, batched.
+  std::map<std::string, Val> initialValues;
   /// Streams that are not recurrences whose own scan is being built.
   std::set<std::string> mapsBuilding;
   /// Streams whose scan failed; their errors are reported already.

@@ -302,6 +302,17 @@ TEST(GradientCheck, StdZoneout) {
   check.checkAll();
 }
 
+// `h[t - 1]` and `b[t + 1]` read outside their own recurrences: the shifted
+// streams start from the initial values, whose gradients flow back too.
+TEST(GradientCheck, RecurrencesReadOneStepBackElsewhere) {
+  std::mt19937_64 rng(43);
+  const int64_t T = 4, B = 2, H = 3;
+  GradientCheck check(
+      "shifted_recurrence.weft", {{"W", randomArray({H, H}, rng)}},
+      {{"x", randomArray({T, B, H}, rng)}, {"h0", randomArray({B, H}, rng)}});
+  check.checkAll();
+}
+
 TEST(GradientCheck, StdZoneoutExpected) {
   std::mt19937_64 rng(43);
   const int64_t T = 3, B = 2, I = 3, H = 4;

@@ -266,6 +266,33 @@ TEST_P(Numerics, PaddedStepsChangeNothing) {
     EXPECT_NEAR(padded.gradient("U")[i], meanGradU[i], tolerance);
 }
 
+// A recurrence read one step back outside its own equation sees its own
+// previous step, and its initial value before the first.
+TEST_P(Numerics, RecurrenceReadOneStepBackElsewhere) {
+  const int64_t T = 4, B = 2, H = 3;
+  std::mt19937_64 rng(17);
+  std::vector<double> h0 = normals(B * H, rng, 1);
+  std::vector<double> b0 = normals(B * H, rng, 1);
+  ModelRun run(
+      "shifted.weft",
+      {{"x", NpyArray::fromDoubles({T, B, H}, normals(T * B * H, rng, 1))},
+       {"h0", NpyArray::fromDoubles({B, H}, h0)},
+       {"b0", NpyArray::fromDoubles({B, H}, b0)}},
+      GetParam(), {});
+  std::vector<double> hs = run.output("hs"), bs = run.output("bs");
+  std::vector<double> previous = run.output("previous");
+  std::vector<double> next = run.output("next");
+  const int64_t step = B * H;
+  for (int64_t i = 0; i < step; ++i) {
+    EXPECT_EQ(previous[i], h0[i]) << "h[-1]";
+    EXPECT_EQ(next[(T - 1) * step + i], b0[i]) << "b[T]";
+    for (int64_t t = 1; t < T; ++t) {
+      EXPECT_EQ(previous[t * step + i], hs[(t - 1) * step + i]) << t;
+      EXPECT_EQ(next[(t - 1) * step + i], bs[t * step + i]) << t;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, Numerics, testing::Values("f64", "f32"));
 
 } // namespace
