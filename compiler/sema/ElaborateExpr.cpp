@@ -435,25 +435,17 @@ Val Elaborator::elaborateReduce(const ast::Expr &expr) {
       return Val::poisoned();
     }
   }
-  if (expr.reduceOp == ast::ReduceOp::Max) {
-    diags.error(expr.range,
-                fmt::format("`max({0})` is not supported yet; index "
-                            "notation over the whole stream gives each "
-                            "feature's largest step: `m[k < H] = max(i) "
-                            "h[i, k]`",
-                            binder.name));
-    return Val::poisoned();
-  }
   if (!mentionsName(*expr.operands[0], binder.name)) {
     // `sum(t) e` would add the whole of `e` once per step.
-    diags.error(
-        expr.range,
-        fmt::format("this reduction over `{0}` reads no step of "
-                    "`{0}`, so every step adds the same value; to "
-                    "add a stream's steps, index it: `{1}({0}) "
-                    "e[{0}]`",
-                    binder.name,
-                    expr.reduceOp == ast::ReduceOp::Mean ? "mean" : "sum"));
+    diags.error(expr.range,
+                fmt::format("this reduction over `{0}` reads no step of "
+                            "`{0}`, so every step gives the same value; to "
+                            "reduce a stream's steps, index it: `{1}({0}) "
+                            "e[{0}]`",
+                            binder.name,
+                            expr.reduceOp == ast::ReduceOp::Mean  ? "mean"
+                            : expr.reduceOp == ast::ReduceOp::Max ? "max"
+                                                                  : "sum"));
     return Val::poisoned();
   }
   auto reduction = reductionStreams.find(&expr);
@@ -468,6 +460,8 @@ Val Elaborator::elaborateReduce(const ast::Expr &expr) {
   Val steps = stackedStream(reduction->second, expr.range);
   if (!steps.ok)
     return steps;
+  if (expr.reduceOp == ast::ReduceOp::Max)
+    return maxOverSteps(steps, axis, expr.range);
   Val val = steps;
   val.origin = expr.range;
   if (building()) {
@@ -483,6 +477,34 @@ Val Elaborator::elaborateReduce(const ast::Expr &expr) {
                          expr.range);
     return elementwise(OpKind::Mul, val, scale, expr.range, "*");
   }
+  return val;
+}
+
+/// `max(t) e[t]`: the largest of the stacked steps, feature by feature;
+/// the steps past an example's length never win.
+Val Elaborator::maxOverSteps(const Val &steps, const TimeAxis &axis,
+                             SourceRange range) {
+  Val val = steps;
+  val.origin = range;
+  if (!building())
+    return val;
+  topBuilder->range = range;
+  ir::Value *stream = steps.ir;
+  if (!axis.lengths.empty()) {
+    Val valid = topLevelStream("#valid@" + axis.name, axis.name,
+                               &Elaborator::validMask);
+    stream = topBuilder->where(valid.ir, stream, topBuilder->constant(-1e30));
+  }
+  // The steps move to the last axis, where `maxLast` reduces.
+  std::string features;
+  for (size_t i = 0; i < steps.dims.size(); ++i)
+    features += static_cast<char>('b' + i);
+  std::string batch = steps.batched ? "B" : "";
+  std::vector<int64_t> shape = concreteDims(steps.dims);
+  shape.push_back(stream->type.steps);
+  ir::Value *lastAxis = topBuilder->einsum(
+      {stream}, {"a" + batch + features, batch + features + "a"}, shape);
+  val.ir = topBuilder->maxLast(lastAxis);
   return val;
 }
 

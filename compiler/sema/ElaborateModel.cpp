@@ -68,9 +68,11 @@ bool Elaborator::isTimeIndexExpr(const ast::Expr &expr) const {
 void Elaborator::collectReductions(const ast::Expr &expr) {
   if (expr.kind == ast::ExprKind::Reduce && expr.binders.size() == 1 &&
       isTimeAxis(expr.binders[0].name)) {
-    std::string name = fmt::format(
-        "{}@{}:{}", expr.reduceOp == ast::ReduceOp::Mean ? "mean" : "sum",
-        expr.range.begin.line, expr.range.begin.column);
+    const char *op = expr.reduceOp == ast::ReduceOp::Mean  ? "mean"
+                     : expr.reduceOp == ast::ReduceOp::Max ? "max"
+                                                           : "sum";
+    std::string name = fmt::format("{}@{}:{}", op, expr.range.begin.line,
+                                   expr.range.begin.column);
     Stream stream;
     stream.name = name;
     stream.axis = expr.binders[0].name;

@@ -240,6 +240,7 @@ private:
   Val stepValue(const std::string &name, SourceRange range);
   Val stackedStream(const std::string &name, SourceRange range);
   Val previousSteps(const std::string &name, SourceRange range);
+  Val maxOverSteps(const Val &steps, const TimeAxis &axis, SourceRange range);
   std::vector<std::string> recurrences(const TimeAxis &axis,
                                        bool reverse) const;
   void buildScan(TimeAxis &axis, bool reverse,

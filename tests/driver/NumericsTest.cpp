@@ -252,6 +252,9 @@ TEST_P(Numerics, PaddedStepsChangeNothing) {
       EXPECT_NEAR(padded.output("b0")[b * H + k], single.output("b0")[k],
                   tolerance)
           << "b[0] of example " << b;
+      EXPECT_NEAR(padded.output("hmax")[b * H + k], single.output("hmax")[k],
+                  tolerance)
+          << "max(t) h[t] of example " << b;
     }
     meanLoss[0] += single.output("loss")[0] / B;
     for (int64_t i = 0; i < H * I; ++i)
