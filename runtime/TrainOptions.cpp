@@ -41,12 +41,14 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
                  "write the parameters here at every validation");
   app.add_option("--batch", options.batch, "windows or examples per step")
       ->check(CLI::PositiveNumber);
-  app.add_option("--resume", options.resumeDir,
-                 "continue from the latest checkpoint in this folder, "
-                 "as the run that wrote it would have (checkpoints "
-                 "keep going there)");
+  CLI::Option *resume =
+      app.add_option("--resume", options.resumeDir,
+                     "continue from the latest checkpoint in this folder, "
+                     "as the run that wrote it would have (checkpoints "
+                     "keep going there)");
   app.add_option("--load", options.loadWeights,
-                 "start from these weights (.npz or .safetensors)");
+                 "start from these weights (.npz or .safetensors)")
+      ->excludes(resume);
   app.add_option("--save", options.saveWeights,
                  "write the trained weights here at the end (.npz or "
                  ".safetensors)");

@@ -14,14 +14,19 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <variant>
+
+#include <unistd.h>
 
 namespace weft::runtime {
 
@@ -44,6 +49,7 @@ public:
   /// Replaces the initial parameters with those of `--load`, if given.
   bool loadWeights(std::string *error);
   bool resume(std::string *error);
+  bool continueMetrics(std::string *error);
   int run();
 
 private:
@@ -68,8 +74,12 @@ private:
   std::vector<TrainedTensor<float>> tensors;
   std::variant<Sgd<float>, Adam<float>> optimizer;
   Schedule schedule;
-  int64_t startStep = 0;    ///< The step a resumed run starts at.
-  int64_t skippedSteps = 0; ///< Updates left out for non-finite gradients.
+  int64_t startStep = 0; ///< The step a resumed run starts at.
+  /// The last elapsed time in the metrics of the run a resumed one goes on
+  /// from.
+  double elapsedBefore = 0;
+  bool startStepLogged = false; ///< The resumed metrics have `startStep`.
+  int64_t skippedSteps = 0;     ///< Updates left out for non-finite gradients.
   int nonFiniteInARow = 0;
   static constexpr int maxNonFiniteInARow = 10;
   std::optional<JsonLinesWriter> metrics;
@@ -111,12 +121,41 @@ bool Trainer::initializeParams(std::string *error) {
   schedule.warmupSteps = options.warmupSteps;
   schedule.every = options.decayEvery;
   schedule.gamma = options.decayFactor;
-  if (!options.metricsPath.empty()) {
+  // A resumed run continues its metrics file once it knows its step.
+  if (!options.metricsPath.empty() && options.resumeDir.empty()) {
     metrics = JsonLinesWriter::open(options.metricsPath, error);
     if (!metrics)
       return false;
   }
   return true;
+}
+
+/// Keeps the records of `--metrics` up to `startStep` (a killed run may
+/// have logged steps after its checkpoint) and appends after them, the
+/// elapsed times going on from the last one kept.
+bool Trainer::continueMetrics(std::string *error) {
+  std::string kept;
+  std::ifstream previous(options.metricsPath);
+  for (std::string line; std::getline(previous, line);) {
+    nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+    if (record.is_discarded() || !record.contains("step") ||
+        !record["step"].is_number_integer() ||
+        record["step"].get<int64_t>() > startStep)
+      continue;
+    // The checkpoint's own step was logged with its training loss; the
+    // resumed run's validation there would only repeat it.
+    if (record["step"].get<int64_t>() == startStep)
+      startStepLogged = true;
+    if (record.contains("elapsed_s") && record["elapsed_s"].is_number())
+      elapsedBefore = record["elapsed_s"].get<double>();
+    kept += line + "\n";
+  }
+  previous.close();
+  std::ofstream rewritten(options.metricsPath, std::ios::trunc);
+  rewritten << kept;
+  rewritten.close();
+  metrics = JsonLinesWriter::open(options.metricsPath, error, true);
+  return metrics.has_value();
 }
 
 void Trainer::copyParams(Instance &target) {
@@ -168,6 +207,12 @@ bool Trainer::loadWeights(std::string *error) {
     if (model.params.empty()) {
       *error = fmt::format("`--save {}`: the model has no parameters to save",
                            options.saveWeights);
+      return false;
+    }
+    if (::access(folder.c_str(), W_OK) != 0) {
+      *error = fmt::format("`--save {}`: cannot write in `{}`: {}",
+                           options.saveWeights, folder.string(),
+                           std::strerror(errno));
       return false;
     }
   }
@@ -225,11 +270,26 @@ bool Trainer::resume(std::string *error) {
       break;
     saved.buffers.push_back(buffer->toFloats());
   }
+  // Another optimiser's buffers would not fit this one's updates.
+  size_t tensorCount = model.params.size();
+  size_t expected = options.optimizer == "sgd"        ? 0
+                    : options.optimizer == "momentum" ? tensorCount
+                                                      : 2 * tensorCount;
+  if (!saved.buffers.empty() && saved.buffers.size() != expected) {
+    const char *trainedWith =
+        saved.buffers.size() == tensorCount       ? "SGD with momentum"
+        : saved.buffers.size() == 2 * tensorCount ? "Adam or AdamW"
+                                                  : "another optimiser";
+    *error = fmt::format("`{}` was trained with {}: resume it with the same "
+                         "`--optimizer`, not `{}`",
+                         options.resumeDir, trainedWith, options.optimizer);
+    return false;
+  }
   std::visit([&](auto &chosen) { chosen.restore(saved); }, optimizer);
   if (!feed.restore(state, trainInstance, where, error))
     return false;
   feed.skip(startStep);
-  return true;
+  return options.metricsPath.empty() || continueMetrics(error);
 }
 
 Instance &Trainer::preparedEvalInstance(int64_t batch) {
@@ -257,13 +317,16 @@ double Trainer::trainStep(double learningRate) {
     std::fflush(stdout);
     return *static_cast<float *>(trainInstance.buffer("loss"));
   }
-  std::string ignored;
-  std::visit(
+  std::string problem;
+  bool stepped = std::visit(
       [&](auto &chosen) {
         chosen.setLearningRate(learningRate);
-        chosen.step(tensors, &ignored);
+        return chosen.step(tensors, &problem);
       },
       optimizer);
+  // The tensors never change during a run, so this is a bug, not bad input.
+  if (!stepped)
+    throw std::logic_error("the optimiser refused its tensors: " + problem);
   return *static_cast<float *>(trainInstance.buffer("loss"));
 }
 
@@ -290,8 +353,9 @@ void Trainer::report(int64_t step, std::optional<double> trainLoss,
     progress.remainingSeconds = std::max(0.0, remaining);
   std::printf("%s\n", formatProgress(progress).c_str());
   std::fflush(stdout);
-  if (metrics) {
-    nlohmann::json record = {{"step", step}, {"elapsed_s", elapsed}};
+  if (metrics && !(startStepLogged && step == startStep)) {
+    nlohmann::json record = {{"step", step},
+                             {"elapsed_s", elapsedBefore + elapsed}};
     if (skippedSteps > 0)
       record["skipped_steps"] = skippedSteps;
     if (trainLoss)
