@@ -457,6 +457,13 @@ std::unique_ptr<DataFeed> exampleFeed(const TrainOptions &options,
     if (!scoring)
       return nullptr;
   }
+  // Checked once every file is known to be good.
+  if (options.batch > train->size()) {
+    *error = fmt::format("`--batch {}` is more than the {} training "
+                         "examples: give a smaller batch",
+                         options.batch, train->size());
+    return nullptr;
+  }
   return std::make_unique<ExampleFeed>(options, model, std::move(*train),
                                        std::move(*test), std::move(scoring));
 }

@@ -140,7 +140,7 @@ int main(int argc, char **argv) {
   bool gpuByDefault = hasGpuCode() && app.get_option("--device")->count() == 0;
   if (gpuByDefault)
     options.device = "cuda";
-  setComputeThreads(threads);
+  setComputeThreads(threadsForThisMachine(threads));
   try {
     return trainLinkedModel(options, gpuByDefault);
   } catch (const DeviceError &error) {

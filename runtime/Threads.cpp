@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -247,6 +248,17 @@ void setComputeThreads(int threads) {
 }
 
 int computeThreads() { return configuredThreads; }
+
+int threadsForThisMachine(int requested) {
+  int cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (cores <= 0 || requested <= cores)
+    return requested;
+  std::fprintf(stderr,
+               "note: --threads %d is more than this machine's %d cores; "
+               "using %d\n",
+               requested, cores, cores);
+  return cores;
+}
 
 } // namespace weft::runtime
 

@@ -11,6 +11,11 @@ namespace weft::runtime {
 /// call, products run on the caller with the BLAS's own threading.
 void setComputeThreads(int threads);
 
+/// `requested` compute threads, but no more than this machine's cores:
+/// threads beyond them only wait on each other. Says so on standard error
+/// when it lowers the count.
+int threadsForThisMachine(int requested);
+
 /// The count set by setComputeThreads, or 0 if it was never called.
 int computeThreads();
 

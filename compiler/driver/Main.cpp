@@ -203,7 +203,8 @@ int main(int argc, char **argv) {
     // Help exits 0; every usage error exits 1, like any other error.
     return app.exit(error) == 0 ? 0 : 1;
   }
-  weft::runtime::setComputeThreads(threads);
+  weft::runtime::setComputeThreads(
+      weft::runtime::threadsForThisMachine(threads));
   weft::driver::setOptimizationLevel(optLevel);
 
   // A bug in the compiler must not end in a crash without a word.

@@ -9,11 +9,15 @@
 #include <plplot/plplot.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+
+#include <unistd.h>
 
 namespace weft::driver {
 
@@ -103,6 +107,12 @@ int plotCommand(const PlotOptions &options) {
                  "weft: error: cannot write `%s`: the folder `%s` "
                  "does not exist\n",
                  options.output.c_str(), folder.string().c_str());
+    return 1;
+  }
+  // PLplot would abort the process on a file it cannot open.
+  if (::access(folder.c_str(), W_OK) != 0) {
+    std::fprintf(stderr, "weft: error: cannot write `%s`: %s\n",
+                 options.output.c_str(), std::strerror(errno));
     return 1;
   }
   if (curves.empty()) {

@@ -109,7 +109,7 @@ TEST(TrainData, ExampleSourcesAreCheckedBeforeTraining) {
   }
   auto train = [&](const std::string &sources) {
     return runCommand(fmt::format("cd '{}' && '{}' train linear.weft --set "
-                                  "T=7 --steps 1 --test-data one {}",
+                                  "T=7 --steps 1 --batch 4 --test-data one {}",
                                   dir.string(), WEFT_BINARY, sources));
   };
   std::map<std::string, std::string> errors = {
@@ -128,6 +128,15 @@ TEST(TrainData, ExampleSourcesAreCheckedBeforeTraining) {
     EXPECT_NE(result.output.find(message), std::string::npos) << sources << "\n"
                                                               << result.output;
   }
+  CommandResult tooLarge = runCommand(
+      fmt::format("cd '{}' && '{}' train linear.weft --set T=7 --steps 1 "
+                  "--batch 9 --train-data one --test-data one",
+                  dir.string(), WEFT_BINARY));
+  EXPECT_EQ(tooLarge.status, 1) << tooLarge.output;
+  EXPECT_NE(
+      tooLarge.output.find("`--batch 9` is more than the 8 training examples"),
+      std::string::npos)
+      << tooLarge.output;
   CommandResult overridden = train("--train-data one --train-data x=two/x.npy");
   EXPECT_EQ(overridden.status, 0) << overridden.output;
 }
@@ -145,7 +154,8 @@ TEST(TrainOptions, RejectsOptionsThatWouldBeIgnored) {
                   "`--optimizer momentum` only"},
         std::pair{"--decay-every 10", "`--schedule step` only"},
         std::pair{"--schedule cosine --decay-factor 0.1",
-                  "`--schedule step` only"}}) {
+                  "`--schedule step` only"},
+        std::pair{"--resume ckpt --load w.npz", "--resume excludes --load"}}) {
     CommandResult result = runCommand(command + flags);
     EXPECT_EQ(result.status, 1) << flags << "\n" << result.output;
     EXPECT_NE(result.output.find(expected), std::string::npos) << flags << "\n"
@@ -276,7 +286,8 @@ std::map<int64_t, std::string> lossesByStep(const fs::path &metrics) {
 
 /// A run killed (SIGKILL) in the middle and resumed from its last
 /// checkpoint records the same losses, step for step, as a run that was
-/// never stopped.
+/// never stopped, in the same metrics file; resuming with another
+/// optimiser is refused.
 TEST(Train, KilledAndResumedRunMatchesAnUninterruptedOne) {
   fs::path dir = freshDir("resume");
   fs::path text = dir / "text.txt";
@@ -290,26 +301,39 @@ TEST(Train, KilledAndResumedRunMatchesAnUninterruptedOne) {
                   "--sample 0 --eval-every 2 --steps 40 --threads 1 ",
                   WEFT_BINARY, WEFT_SOURCE_DIR, text.string());
   fs::path checkpoints = dir / "checkpoints";
-  CommandResult killed = runCommand(
-      fmt::format("bash -c '{} --checkpoint {} >/dev/null & pid=$!; "
-                  "while [ ! -e {}/step-000000004 ]; do sleep 0.02; done; "
-                  "kill -9 $pid; wait $pid; exit 0'",
-                  command, checkpoints.string(), checkpoints.string()));
+  fs::path metrics = dir / "b.jsonl";
+  CommandResult killed = runCommand(fmt::format(
+      "bash -c '{} --checkpoint {} --metrics {} >/dev/null & pid=$!; "
+      "while [ ! -e {}/step-000000004 ]; do sleep 0.02; done; "
+      "kill -9 $pid; wait $pid; exit 0'",
+      command, checkpoints.string(), metrics.string(), checkpoints.string()));
   ASSERT_EQ(killed.status, 0) << killed.output;
-  CommandResult resumed = runCommand(
-      command + fmt::format("--resume '{}' --metrics '{}'",
-                            checkpoints.string(), (dir / "b.jsonl").string()));
+  CommandResult otherOptimizer =
+      runCommand(command + fmt::format("--resume '{}' --optimizer sgd",
+                                       checkpoints.string()));
+  EXPECT_EQ(otherOptimizer.status, 1) << otherOptimizer.output;
+  EXPECT_NE(otherOptimizer.output.find("was trained with Adam or AdamW"),
+            std::string::npos)
+      << otherOptimizer.output;
+  CommandResult resumed =
+      runCommand(command + fmt::format("--resume '{}' --metrics '{}'",
+                                       checkpoints.string(), metrics.string()));
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   CommandResult whole = runCommand(
       command + fmt::format("--metrics '{}'", (dir / "a.jsonl").string()));
   ASSERT_EQ(whole.status, 0) << whole.output;
 
+  // The resumed run's file holds the killed run's steps, then its own.
   std::map<int64_t, std::string> expected = lossesByStep(dir / "a.jsonl");
-  std::map<int64_t, std::string> got = lossesByStep(dir / "b.jsonl");
-  ASSERT_FALSE(got.empty());
-  EXPECT_EQ(got.rbegin()->first, 40);
-  for (const auto &[step, losses] : got)
-    EXPECT_EQ(losses, expected[step]) << "step " << step;
+  std::map<int64_t, std::string> got = lossesByStep(metrics);
+  EXPECT_EQ(got, expected);
+  std::ifstream in(metrics);
+  int64_t lastStep = -1;
+  for (std::string line; std::getline(in, line);) {
+    int64_t step = std::stoll(line.substr(line.find("\"step\":") + 7));
+    EXPECT_GE(step, lastStep) << line;
+    lastStep = step;
+  }
 }
 
 TEST(Train, PlainSgd) { expectTrainingRuns("sgd", "--optimizer sgd --lr 0.5"); }
@@ -489,7 +513,7 @@ TEST(Params, UnusedIsAWarningAndNoneToSaveAnError) {
   ASSERT_EQ(made.status, 0) << made.output;
   CommandResult saved = runCommand(fmt::format(
       "cd '{}' && '{}' train none.weft --set T=7 --train-data x=copy/x.npy "
-      "--test-data x=copy/x.npy --steps 1 --save out.npz",
+      "--test-data x=copy/x.npy --steps 1 --batch 4 --save out.npz",
       dir.string(), WEFT_BINARY));
   EXPECT_EQ(saved.status, 1) << saved.output;
   EXPECT_NE(saved.output.find("the model has no parameters to save"),
@@ -517,6 +541,19 @@ TEST(Run, OnesIsAConstant) {
       weft::runtime::readNpy((dir / "out" / "loss.npy").string(), &error);
   ASSERT_TRUE(loss) << error;
   EXPECT_EQ(loss->toDoubles(), std::vector<double>{4.0});
+}
+
+/// More threads than cores would only spin: the count is lowered, with a
+/// note.
+TEST(Threads, MoreThanTheCoresAreLowered) {
+  CommandResult result =
+      runCommand(fmt::format("'{}' --threads 100000 check '{}/stdlib/gru.weft'",
+                             WEFT_BINARY, WEFT_SOURCE_DIR));
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("note: --threads 100000 is more than this "
+                               "machine's"),
+            std::string::npos)
+      << result.output;
 }
 
 TEST(Check, StandardLibraryAndExamplesAreClean) {
