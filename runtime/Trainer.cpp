@@ -247,8 +247,19 @@ NamedArrays Trainer::trainingState(int64_t step) {
 /// optimiser buffers and the feed's state, and the feed moved on to its
 /// step. The run then computes what the uninterrupted run would have.
 bool Trainer::resume(std::string *error) {
-  if (options.resumeDir.empty())
+  if (options.resumeDir.empty()) {
+    // A new run would prune the old run's checkpoints, or be pruned by them.
+    std::error_code ignored;
+    if (!options.checkpointDir.empty() &&
+        std::filesystem::exists(
+            std::filesystem::path(options.checkpointDir) / "latest", ignored)) {
+      *error = fmt::format("`{}` holds the checkpoints of an earlier run: go "
+                           "on with `--resume {}`, or choose another folder",
+                           options.checkpointDir, options.checkpointDir);
+      return false;
+    }
     return true;
+  }
   NamedArrays arrays, state;
   if (!readLatestCheckpoint(options.resumeDir, arrays, state, error) ||
       !setParameters(arrays, model.params, options.resumeDir, trainInstance,

@@ -308,6 +308,12 @@ TEST(Train, KilledAndResumedRunMatchesAnUninterruptedOne) {
       "kill -9 $pid; wait $pid; exit 0'",
       command, checkpoints.string(), metrics.string(), checkpoints.string()));
   ASSERT_EQ(killed.status, 0) << killed.output;
+  CommandResult again = runCommand(
+      command + fmt::format("--checkpoint '{}'", checkpoints.string()));
+  EXPECT_EQ(again.status, 1) << again.output;
+  EXPECT_NE(again.output.find("holds the checkpoints of an earlier run"),
+            std::string::npos)
+      << again.output;
   CommandResult otherOptimizer =
       runCommand(command + fmt::format("--resume '{}' --optimizer sgd",
                                        checkpoints.string()));
