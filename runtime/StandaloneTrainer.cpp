@@ -7,6 +7,7 @@
 #include "runtime/Corpus.h"
 #include "runtime/Cuda.h"
 #include "runtime/Manifest.h"
+#include "runtime/OptionChecks.h"
 #include "runtime/Program.h"
 #include "runtime/Threads.h"
 #include "runtime/TrainOptions.h"
@@ -131,7 +132,7 @@ int main(int argc, char **argv) {
   app.add_option("--threads", threads,
                  "threads for matrix products and kernels (default: all "
                  "cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(finiteNumber(true));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &error) {

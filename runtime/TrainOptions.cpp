@@ -1,6 +1,7 @@
 // The training options on a command line, for `weft train` and for the
 // standalone trainers.
 #include "runtime/TrainOptions.h"
+#include "runtime/OptionChecks.h"
 
 #include <CLI/CLI.hpp>
 
@@ -33,14 +34,14 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
                  "checking the GPU path without a GPU)")
       ->check(CLI::IsMember({"cpu", "cuda", "gpu-emulated"}));
   app.add_option("--steps", options.steps, "stop after this many steps")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finiteNumber(false));
   app.add_option("--seed", options.seed, "random seed");
   app.add_option("--metrics", options.metricsPath,
                  "write one JSON object per line here");
   app.add_option("--checkpoint", options.checkpointDir,
                  "write the parameters here at every validation");
   app.add_option("--batch", options.batch, "windows or examples per step")
-      ->check(CLI::PositiveNumber);
+      ->check(finiteNumber(true));
   CLI::Option *resume =
       app.add_option("--resume", options.resumeDir,
                      "continue from the latest checkpoint in this folder, "
@@ -53,7 +54,7 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
                  "write the trained weights here at the end (.npz or "
                  ".safetensors)");
   app.add_option("--lr", options.learningRate, "base learning rate")
-      ->check(CLI::PositiveNumber);
+      ->check(finiteNumber(true));
   app.add_option("--optimizer", options.optimizer,
                  "sgd, momentum, adam or adamw (adam)")
       ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}));
@@ -63,36 +64,36 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
   app.add_option("--weight-decay", options.weightDecay,
                  "L2 penalty (sgd, momentum, adam) or decoupled decay "
                  "(adamw) (0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finiteNumber(false));
   app.add_option("--schedule", options.schedule,
                  "learning rate: constant, step or cosine (to 0 at the "
                  "end of --steps, else of --seconds)")
       ->check(CLI::IsMember({"constant", "step", "cosine"}));
   app.add_option("--warmup", options.warmupSteps,
                  "steps of linear warm-up first (0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finiteNumber(false));
   CLI::Option *decayEvery =
       app.add_option("--decay-every", options.decayEvery,
                      "`step` schedule: steps per decay (1000)")
-          ->check(CLI::PositiveNumber);
+          ->check(finiteNumber(true));
   CLI::Option *decayFactor =
       app.add_option("--decay-factor", options.decayFactor,
                      "`step` schedule: factor per decay (0.5)")
           ->check(CLI::Range(0.0, 1.0));
   app.add_option("--clip", options.clip, "global gradient-norm limit")
-      ->check(CLI::PositiveNumber);
+      ->check(finiteNumber(true));
   app.add_option("--seconds", options.maxSeconds,
                  "stop after this much training time")
-      ->check(CLI::PositiveNumber);
+      ->check(finiteNumber(true));
   app.add_option("--eval-every", options.evalEvery,
                  "validate every this many steps")
-      ->check(CLI::PositiveNumber);
+      ->check(finiteNumber(true));
   app.add_option("--sample", options.sampleLength,
                  "characters of text to generate at the end")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finiteNumber(false));
   app.add_option("--temperature", options.temperature,
                  "sampling temperature; 0 picks the likeliest")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finiteNumber(false));
 
   // Options that would be silently ignored are errors instead.
   app.callback([&options, text, trainData, momentum, decayEvery, decayFactor] {

@@ -2,6 +2,7 @@
 #include "compiler/driver/Commands.h"
 #include "compiler/driver/Pipeline.h"
 #include "runtime/DeviceProgram.h"
+#include "runtime/OptionChecks.h"
 #include "runtime/Tasks.h"
 #include "runtime/Threads.h"
 
@@ -31,10 +32,10 @@ void addOptimizerStepOptions(CLI::App &runApp,
   stepsOver->needs(optimizer);
   optimizer->needs(stepsOver);
   runApp.add_option("--lr", stepping.learningRate, "learning rate (1e-3)")
-      ->check(CLI::PositiveNumber)
+      ->check(weft::runtime::finiteNumber(true))
       ->needs(optimizer);
   runApp.add_option("--momentum", stepping.momentum, "SGD momentum (0)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(weft::runtime::finiteNumber(false))
       ->needs(optimizer);
   runApp.add_option("--beta1", stepping.beta1, "Adam's beta1 (0.9)")
       ->check(CLI::Range(0.0, 1.0))
@@ -43,12 +44,12 @@ void addOptimizerStepOptions(CLI::App &runApp,
       ->check(CLI::Range(0.0, 1.0))
       ->needs(optimizer);
   runApp.add_option("--eps", stepping.epsilon, "Adam's epsilon (1e-8)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(weft::runtime::finiteNumber(false))
       ->needs(optimizer);
   runApp
       .add_option("--clip", stepping.clip,
                   "global gradient-norm limit before each step (none)")
-      ->check(CLI::PositiveNumber)
+      ->check(weft::runtime::finiteNumber(true))
       ->needs(optimizer);
 }
 
@@ -94,7 +95,7 @@ int main(int argc, char **argv) {
   app.add_option("--threads", threads,
                  "threads for matrix products and kernels (default: all "
                  "cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(weft::runtime::finiteNumber(true));
   int optLevel = 2;
   app.add_option("--opt-level", optLevel,
                  "LLVM optimisation, 0 (compiles fastest) to 3")
