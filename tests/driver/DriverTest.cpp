@@ -141,7 +141,8 @@ TEST(TrainData, ExampleSourcesAreCheckedBeforeTraining) {
   EXPECT_EQ(overridden.status, 0) << overridden.output;
 }
 
-/// Options that would do nothing with the others given are errors.
+/// Options that would do nothing with the others given, or that are out
+/// of range, are errors that say why.
 TEST(TrainOptions, RejectsOptionsThatWouldBeIgnored) {
   fs::path text = freshDir("ignored") / "text.txt";
   std::ofstream(text) << "some text to train on, never read.\n";
@@ -155,7 +156,9 @@ TEST(TrainOptions, RejectsOptionsThatWouldBeIgnored) {
         std::pair{"--decay-every 10", "`--schedule step` only"},
         std::pair{"--schedule cosine --decay-factor 0.1",
                   "`--schedule step` only"},
-        std::pair{"--resume ckpt --load w.npz", "--resume excludes --load"}}) {
+        std::pair{"--resume ckpt --load w.npz", "--resume excludes --load"},
+        std::pair{"--lr nan", "--lr: `nan` is not a finite number"},
+        std::pair{"--batch 0", "--batch: `0` must be above 0"}}) {
     CommandResult result = runCommand(command + flags);
     EXPECT_EQ(result.status, 1) << flags << "\n" << result.output;
     EXPECT_NE(result.output.find(expected), std::string::npos) << flags << "\n"
