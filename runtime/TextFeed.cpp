@@ -5,6 +5,7 @@
 #include "runtime/Sampling.h"
 #include "runtime/Windows.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -137,9 +138,20 @@ bool TextFeed::restore(const NamedArrays &state, Instance &instance,
   for (const InputSpec &input : model.carried) {
     const NpyArray *carry = findArray(state, "carry." + input.name);
     size_t count = instance.elements(input.name);
-    if (!carry || static_cast<size_t>(carry->elementCount()) != count) {
+    if (!carry) {
       *error = fmt::format("`{}` lacks the carried state `{}` of this model",
                            where, input.name);
+      return false;
+    }
+    if (static_cast<size_t>(carry->elementCount()) != count) {
+      // The state holds one row per window of the batch.
+      size_t perExample = count / std::max<int64_t>(options.batch, 1);
+      *error = fmt::format(
+          "`{}` carries `{}` for {} windows, and this run has `--batch {}`: "
+          "resume with the batch it was trained with",
+          where, input.name,
+          perExample ? carry->elementCount() / int64_t(perExample) : 0,
+          options.batch);
       return false;
     }
     std::vector<float> values = carry->toFloats();
