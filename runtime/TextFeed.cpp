@@ -5,9 +5,9 @@
 #include "runtime/Sampling.h"
 #include "runtime/Windows.h"
 
-#include <algorithm>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
