@@ -130,11 +130,28 @@ NamedArrays TextFeed::state(Instance &instance) {
     state.push_back({"carry." + input.name,
                      NpyArray::fromFloats({int64_t(count)}, {values, count})});
   }
+  // Token i is the i-th distinct byte of the text: a text of other bytes
+  // would give the weights other meanings.
+  std::vector<int64_t> bytes(corpus.vocabulary.begin(),
+                             corpus.vocabulary.end());
+  state.push_back(
+      {"vocabulary", NpyArray::fromInt64s({int64_t(bytes.size())}, bytes)});
   return state;
 }
 
 bool TextFeed::restore(const NamedArrays &state, Instance &instance,
                        const std::string &where, std::string *error) {
+  if (const NpyArray *saved = findArray(state, "vocabulary")) {
+    std::vector<int64_t> bytes(corpus.vocabulary.begin(),
+                               corpus.vocabulary.end());
+    if (saved->toInt64s() != bytes) {
+      *error = fmt::format("`{}` was trained on a text of other bytes: "
+                           "resume it on the same text, whose bytes give "
+                           "the token ids",
+                           where);
+      return false;
+    }
+  }
   for (const InputSpec &input : model.carried) {
     const NpyArray *carry = findArray(state, "carry." + input.name);
     size_t count = instance.elements(input.name);

@@ -290,7 +290,7 @@ std::map<int64_t, std::string> lossesByStep(const fs::path &metrics) {
 /// A run killed (SIGKILL) in the middle and resumed from its last
 /// checkpoint records the same losses, step for step, as a run that was
 /// never stopped, in the same metrics file; resuming with another
-/// optimiser is refused.
+/// optimiser, or on a text of other bytes, is refused.
 TEST(Train, KilledAndResumedRunMatchesAnUninterruptedOne) {
   fs::path dir = freshDir("resume");
   fs::path text = dir / "text.txt";
@@ -311,6 +311,20 @@ TEST(Train, KilledAndResumedRunMatchesAnUninterruptedOne) {
       "kill -9 $pid; wait $pid; exit 0'",
       command, checkpoints.string(), metrics.string(), checkpoints.string()));
   ASSERT_EQ(killed.status, 0) << killed.output;
+  fs::path otherText = dir / "other.txt";
+  {
+    std::ofstream out(otherText);
+    for (int line = 0; line < 800; ++line)
+      out << "record " << line % 29 << " of " << line % 11 << " is Kept.\n";
+  }
+  CommandResult otherBytes = runCommand(fmt::format(
+      "'{}' train '{}/examples/char_lm.weft' --data '{}' --batch 4 "
+      "--sample 0 --eval-every 2 --steps 40 --threads 1 --resume '{}'",
+      WEFT_BINARY, WEFT_SOURCE_DIR, otherText.string(), checkpoints.string()));
+  EXPECT_EQ(otherBytes.status, 1) << otherBytes.output;
+  EXPECT_NE(otherBytes.output.find("trained on a text of other bytes"),
+            std::string::npos)
+      << otherBytes.output;
   CommandResult again = runCommand(
       command + fmt::format("--checkpoint '{}'", checkpoints.string()));
   EXPECT_EQ(again.status, 1) << again.output;
