@@ -187,6 +187,34 @@ Corpus tokenizeCorpus(std::string_view text, double trainFraction) {
   return corpus;
 }
 
+bool useVocabulary(Corpus &corpus, const std::vector<uint8_t> &vocabulary,
+                   std::string *error) {
+  std::array<int64_t, 256> index;
+  index.fill(-1);
+  for (size_t i = 0; i < vocabulary.size(); ++i)
+    index[vocabulary[i]] = static_cast<int64_t>(i);
+  std::vector<int64_t> renumbered(corpus.vocabulary.size());
+  for (size_t i = 0; i < corpus.vocabulary.size(); ++i) {
+    uint8_t byte = corpus.vocabulary[i];
+    if (index[byte] < 0) {
+      *error = fmt::format("the byte 0x{:02x} ({}) is not among the {} the "
+                           "model was built for",
+                           byte,
+                           byte >= 0x20 && byte < 0x7f
+                               ? fmt::format("`{}`", static_cast<char>(byte))
+                               : std::string("not printable"),
+                           vocabulary.size());
+      return false;
+    }
+    renumbered[i] = index[byte];
+  }
+  for (auto *tokens : {&corpus.train, &corpus.validation})
+    for (int64_t &token : *tokens)
+      token = renumbered[token];
+  corpus.vocabulary = vocabulary;
+  return true;
+}
+
 std::optional<Corpus> loadCorpus(const std::string &path, std::string *error) {
   std::vector<std::string> files;
   std::optional<std::string> text = readCorpusText(path, &files, error);

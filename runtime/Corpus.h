@@ -35,6 +35,12 @@ std::optional<std::string> readCorpusText(const std::string &path,
 /// `int(size * trainFraction)`.
 Corpus tokenizeCorpus(std::string_view text, double trainFraction = 0.95);
 
+/// Gives `corpus` the token ids of `vocabulary` (sorted distinct bytes, of
+/// the text a trainer was built for), which must hold every byte of the
+/// corpus; false, and the error names a byte that it lacks, otherwise.
+bool useVocabulary(Corpus &corpus, const std::vector<uint8_t> &vocabulary,
+                   std::string *error);
+
 /// `readCorpusText` then `tokenizeCorpus`.
 std::optional<Corpus> loadCorpus(const std::string &path, std::string *error);
 

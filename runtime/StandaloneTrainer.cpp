@@ -29,6 +29,8 @@ extern const char weft_train_manifest[];
 extern const char weft_eval_manifest[];
 /// What the trainer was built from: the model file and its sizes.
 extern const char weft_trainer_about[];
+/// The bytes of the text it was built for, in hex, when built with `--data`.
+extern const char weft_trainer_vocabulary[] __attribute__((weak));
 /// The GPU kernels and launch plans, in trainers built for CUDA only.
 extern const char weft_train_ptx[] __attribute__((weak));
 extern const char weft_train_plan[] __attribute__((weak));
@@ -46,6 +48,16 @@ int fail(const std::string &message) {
 }
 
 bool hasGpuCode() { return weft_train_ptx && weft_eval_ptx; }
+
+/// The bytes of `weft_trainer_vocabulary`.
+std::vector<uint8_t> builtVocabulary() {
+  std::vector<uint8_t> bytes;
+  std::string_view hex = weft_trainer_vocabulary;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    bytes.push_back(static_cast<uint8_t>(
+        std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return bytes;
+}
 
 /// A program's GPU step on the first GPU, from its PTX and plan; null and
 /// `error` if there is none.
@@ -98,6 +110,12 @@ int trainLinkedModel(const TrainOptions &options, bool gpuByDefault) {
           "{}: build it again with `--data` naming this text, or a larger "
           "`--set`",
           options.data, distinct, model->tokens.vocab));
+    // Token ids are those of the text the trainer was built for.
+    if (weft_trainer_vocabulary &&
+        !useVocabulary(*corpus, builtVocabulary(), &error))
+      return fail(fmt::format("{}: {}: build the trainer with `--data` "
+                              "naming this text",
+                              options.data, error));
   }
   std::unique_ptr<DataFeed> feed =
       dataFeed(options, *model, std::move(corpus), &error);

@@ -113,7 +113,8 @@ public:
 /// The number of distinct bytes of `--data`'s text, when it is given; false
 /// after setting `error` if it cannot be read.
 bool dataVocabulary(const BuildOptions &options,
-                    std::optional<int64_t> &vocabulary, std::string *error) {
+                    std::optional<int64_t> &vocabulary,
+                    std::vector<uint8_t> &bytes, std::string *error) {
   if (options.data.empty())
     return true;
   std::optional<runtime::Corpus> corpus =
@@ -121,6 +122,7 @@ bool dataVocabulary(const BuildOptions &options,
   if (!corpus)
     return false;
   vocabulary = corpus->vocabulary.size();
+  bytes = corpus->vocabulary;
   return true;
 }
 
@@ -143,7 +145,8 @@ bool addGpuStrings(Compilation &compilation, const std::string &prefix,
 int buildTrainer(const BuildOptions &options) {
   std::string error;
   std::optional<int64_t> vocabulary;
-  if (!dataVocabulary(options, vocabulary, &error))
+  std::vector<uint8_t> bytes;
+  if (!dataVocabulary(options, vocabulary, bytes, &error))
     return fail(error);
   Compilation trainProgram, evalProgram;
   if (!compileForTraining(options.model, options.sizes, vocabulary,
@@ -167,6 +170,13 @@ int buildTrainer(const BuildOptions &options) {
     about += fmt::format(" {}={}", name, value);
   std::vector<std::pair<std::string, std::string>> trainStrings = {
       {"weft_trainer_about", about}};
+  // The bytes that give the token ids, in hex (a text may hold any byte).
+  if (!bytes.empty()) {
+    std::string hex;
+    for (uint8_t byte : bytes)
+      hex += fmt::format("{:02x}", byte);
+    trainStrings.push_back({"weft_trainer_vocabulary", hex});
+  }
   std::vector<std::pair<std::string, std::string>> evalStrings;
   if (options.target == "cuda" &&
       (!addGpuStrings(trainProgram, "weft_train", trainStrings, &error) ||
@@ -262,7 +272,8 @@ std::string headerText(const Compilation &compilation,
 int buildForEmbedding(const BuildOptions &options) {
   std::string error;
   std::optional<int64_t> vocabulary;
-  if (!dataVocabulary(options, vocabulary, &error))
+  std::vector<uint8_t> bytes;
+  if (!dataVocabulary(options, vocabulary, bytes, &error))
     return fail(error);
   Compilation compilation;
   if (!buildWithVocabulary(compilation, options.model, options.sizes,

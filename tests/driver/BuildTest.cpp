@@ -61,6 +61,8 @@ TEST(BuildTrainer, TrainsAsWeftTrainDoesWithoutTheCompiler) {
   EXPECT_EQ(recordsWithoutTimes(dir / "standalone.jsonl"), expected);
 }
 
+/// A built trainer's token ids are those of its text: a text with more
+/// bytes, or with a byte that text lacked, is refused.
 TEST(BuildTrainer, RefusesATextWithMoreBytesThanItWasBuiltFor) {
   fs::path dir = freshDir("build-narrow");
   fs::path text = writeSampleText(dir);
@@ -80,6 +82,20 @@ TEST(BuildTrainer, RefusesATextWithMoreBytesThanItWasBuiltFor) {
   EXPECT_EQ(refused.status, 1) << refused.output;
   EXPECT_NE(refused.output.find(wide.string()), std::string::npos)
       << refused.output;
+  // As few bytes, but one the trainer's text did not have.
+  fs::path other = dir / "other.txt";
+  {
+    std::ofstream out(other);
+    for (int line = 0; line < 500; ++line)
+      out << "note " << line % 17 << ": keep " << line % 5
+          << " lamps lit by the Quay.\n";
+  }
+  CommandResult unknown = runCommand(fmt::format(
+      "'{}' --data '{}' --steps 1", trainer.string(), other.string()));
+  EXPECT_EQ(unknown.status, 1) << unknown.output;
+  EXPECT_NE(unknown.output.find("the byte 0x51 (`Q`) is not among"),
+            std::string::npos)
+      << unknown.output;
 }
 
 TEST(BuildCommand, RejectsAPrefixThatIsNotACName) {
