@@ -15,18 +15,30 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Removes every `step-*` folder but the newest `keep`.
-void removeOldCheckpoints(const fs::path &dir, size_t keep) {
+/// The complete `step-*` folders of `dir`, oldest first.
+std::vector<fs::path> checkpointFolders(const fs::path &dir) {
   std::vector<fs::path> steps;
   std::error_code ignored;
   for (const auto &entry : fs::directory_iterator(dir, ignored)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind("step-", 0) == 0 && entry.is_directory(ignored))
+    if (name.rfind("step-", 0) == 0 && entry.path().extension().empty() &&
+        entry.is_directory(ignored))
       steps.push_back(entry.path());
   }
   std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+/// Removes every `step-*` folder but the newest `keep`, and what runs that
+/// were killed while writing left half-written.
+void removeOldCheckpoints(const fs::path &dir, size_t keep) {
+  std::vector<fs::path> steps = checkpointFolders(dir);
+  std::error_code ignored;
   for (size_t i = 0; i + keep < steps.size(); ++i)
     fs::remove_all(steps[i], ignored);
+  for (const auto &entry : fs::directory_iterator(dir, ignored))
+    if (entry.path().extension() == ".partial")
+      fs::remove_all(entry.path(), ignored);
 }
 
 } // namespace
@@ -87,14 +99,26 @@ std::optional<NamedArrays> readNpyFolder(const std::string &dir,
   return arrays;
 }
 
+bool hasCheckpoint(const std::string &dir) {
+  std::error_code ignored;
+  return fs::exists(fs::path(dir) / "latest", ignored) ||
+         !checkpointFolders(dir).empty();
+}
+
 bool readLatestCheckpoint(const std::string &dir, NamedArrays &arrays,
                           NamedArrays &state, std::string *error) {
   fs::path latest = fs::path(dir) / "latest";
   std::error_code failure;
-  if (!fs::is_directory(latest, failure))
-    return fail(error, fmt::format("`{}` has no checkpoint to resume from "
-                                   "(no `latest`)",
-                                   dir));
+  if (!fs::is_directory(latest, failure)) {
+    // Killed between renaming a checkpoint into place and linking it: the
+    // newest `step-*` folder is complete (a partial one has a suffix).
+    std::vector<fs::path> steps = checkpointFolders(dir);
+    if (steps.empty())
+      return fail(error, fmt::format("`{}` has no checkpoint to resume from "
+                                     "(no `latest`)",
+                                     dir));
+    latest = steps.back();
+  }
   std::optional<NamedArrays> parameters = readNpyFolder(latest.string(), error);
   if (!parameters)
     return false;

@@ -32,6 +32,10 @@ bool writeCheckpoint(const std::string &dir, int64_t step,
                      const NamedArrays &arrays, std::string *error,
                      const NamedArrays *state = nullptr);
 
+/// Whether `dir` holds a checkpoint: `latest`, or a complete `step-*`
+/// folder that a run killed before linking it left.
+bool hasCheckpoint(const std::string &dir);
+
 /// The arrays of `<dir>/latest` (every `.npy` by file stem) and its
 /// `state.safetensors`; an error names what is missing or damaged.
 bool readLatestCheckpoint(const std::string &dir, NamedArrays &arrays,

@@ -249,10 +249,8 @@ NamedArrays Trainer::trainingState(int64_t step) {
 bool Trainer::resume(std::string *error) {
   if (options.resumeDir.empty()) {
     // A new run would prune the old run's checkpoints, or be pruned by them.
-    std::error_code ignored;
     if (!options.checkpointDir.empty() &&
-        std::filesystem::exists(
-            std::filesystem::path(options.checkpointDir) / "latest", ignored)) {
+        hasCheckpoint(options.checkpointDir)) {
       *error = fmt::format("`{}` holds the checkpoints of an earlier run: go "
                            "on with `--resume {}`, or choose another folder",
                            options.checkpointDir, options.checkpointDir);
