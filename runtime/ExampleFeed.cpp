@@ -158,6 +158,11 @@ ExampleSet::load(const std::vector<std::string> &sources,
                             ? fmt::format("{} steps of [{}]", input.steps,
                                           fmt::join(input.shape, ", "))
                             : fmt::format("[{}]", fmt::join(input.shape, ", "));
+    if (!array.shape.empty() && examples == 0) {
+      *error = fmt::format("{}: holds no examples (its shape is [{}])", *path,
+                           fmt::join(array.shape, ", "));
+      return std::nullopt;
+    }
     if (examples == 0 || product(perExample) != column.steps * column.inner) {
       *error =
           fmt::format("{}: an array of shape [{}] (examples first) "
