@@ -69,6 +69,15 @@ void expectDataError(const std::string &path) {
       << result.output;
 }
 
+/// Writes a float64 `.npy` of zeros of `shape` at `path`.
+void writeZeros(const fs::path &path, std::vector<int64_t> shape) {
+  weft::runtime::NpyArray array;
+  array.shape = std::move(shape);
+  array.bytes.assign(array.elementCount() * sizeof(double), 0);
+  std::string error;
+  ASSERT_TRUE(weft::runtime::writeNpy(path.string(), array, &error)) << error;
+}
+
 TEST(TrainData, MissingPath) {
   expectDataError((freshDir("missing") / "no-such-file.txt").string());
 }
@@ -128,6 +137,12 @@ TEST(TrainData, ExampleSourcesAreCheckedBeforeTraining) {
     EXPECT_NE(result.output.find(message), std::string::npos) << sources << "\n"
                                                               << result.output;
   }
+  writeZeros(dir / "empty.npy", {0, 7, 9});
+  CommandResult empty = train("--train-data one --train-data x=empty.npy");
+  EXPECT_EQ(empty.status, 1) << empty.output;
+  EXPECT_NE(empty.output.find("empty.npy: holds no examples"),
+            std::string::npos)
+      << empty.output;
   CommandResult tooLarge = runCommand(
       fmt::format("cd '{}' && '{}' train linear.weft --set T=7 --steps 1 "
                   "--batch 9 --train-data one --test-data one",
@@ -424,15 +439,6 @@ TEST(Sizes, TooLargeToLayOutAreLocatedErrors) {
                                     "has shape [2097152, 2097152, 2097152]"),
             std::string::npos)
       << overflowing.output;
-}
-
-/// Writes a float64 `.npy` of zeros of `shape` at `path`.
-void writeZeros(const fs::path &path, std::vector<int64_t> shape) {
-  weft::runtime::NpyArray array;
-  array.shape = std::move(shape);
-  array.bytes.assign(array.elementCount() * sizeof(double), 0);
-  std::string error;
-  ASSERT_TRUE(weft::runtime::writeNpy(path.string(), array, &error)) << error;
 }
 
 /// `weft run` names the file of an input that is missing or has the wrong
