@@ -283,28 +283,24 @@ bool Elaborator::elaborateModel(const ast::Decl &model,
   frames.push_back(&top);
   info = out;
   // Larger sizes would overflow buffer sizes long before they fit.
-  const int64_t largest = int64_t(1) << 31;
+  auto withinLimit = [&](const ast::Parameter &parameter, int64_t value) {
+    const int64_t largest = int64_t(1) << 31;
+    if (value > largest)
+      diags.error(parameter.range,
+                  fmt::format("the size `{}` = {} is larger than {}",
+                              parameter.name, value, largest));
+    return value <= largest;
+  };
   for (const ast::Parameter &parameter : model.parameters) {
     if (!sizes) {
       top.sizes[parameter.name] = Size::symbol(parameter.name);
     } else if (auto bound = sizes->find(parameter.name);
                bound != sizes->end()) {
-      if (bound->second > largest) {
-        diags.error(parameter.range,
-                    fmt::format("the size `{}` = {} is larger than {}",
-                                parameter.name, bound->second, largest));
-        continue;
-      }
-      top.sizes[parameter.name] = Size::constant(bound->second);
+      if (withinLimit(parameter, bound->second))
+        top.sizes[parameter.name] = Size::constant(bound->second);
     } else if (parameter.defaultValue) {
       std::optional<Size> value = evaluateSize(*parameter.defaultValue);
-      if (value && value->value().value_or(0) > largest) {
-        diags.error(parameter.range,
-                    fmt::format("the size `{}` = {} is larger than {}",
-                                parameter.name, *value->value(), largest));
-        continue;
-      }
-      if (value)
+      if (value && withinLimit(parameter, value->value().value_or(0)))
         top.sizes[parameter.name] = *value;
     } else {
       diags.error(parameter.range,
