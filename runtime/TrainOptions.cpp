@@ -80,8 +80,9 @@ void addTrainOptions(CLI::App &app, TrainOptions &options) {
       app.add_option("--decay-factor", options.decayFactor,
                      "`step` schedule: factor per decay (0.5)")
           ->check(CLI::Range(0.0, 1.0));
-  app.add_option("--clip", options.clip, "global gradient-norm limit")
-      ->check(finiteNumber(true));
+  app.add_option("--clip", options.clip,
+                 "global gradient-norm limit (0: no clipping)")
+      ->check(finiteNumber(false));
   app.add_option("--seconds", options.maxSeconds,
                  "stop after this much training time")
       ->check(finiteNumber(true));

@@ -36,7 +36,7 @@ struct TrainOptions {
   int64_t warmupSteps = 0;
   int64_t decayEvery = 1000; ///< `step`: the period.
   double decayFactor = 0.5;  ///< `step`: the factor per period.
-  double clip = 1.0;
+  double clip = 1.0;         ///< Global gradient-norm limit; 0 for none.
   double maxSeconds = 540;
   int64_t evalEvery = 200;
   int64_t sampleLength = 300;

@@ -315,7 +315,9 @@ double Trainer::trainStep(double learningRate) {
   feed.fillNextBatch(trainInstance);
   trainInstance.run();
   feed.afterStep(trainInstance);
-  double norm = clipGradientNorm<float>(tensors, options.clip);
+  double norm = options.clip > 0
+                    ? clipGradientNorm<float>(tensors, options.clip)
+                    : globalGradientNorm<float>(tensors);
   if (!std::isfinite(norm)) {
     // An overflow in one batch's backward pass would make every parameter
     // NaN; the step is left out, and said so.

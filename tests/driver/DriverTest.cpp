@@ -376,6 +376,8 @@ TEST(Train, KilledAndResumedRunMatchesAnUninterruptedOne) {
 
 TEST(Train, PlainSgd) { expectTrainingRuns("sgd", "--optimizer sgd --lr 0.5"); }
 
+TEST(Train, WithoutClipping) { expectTrainingRuns("no-clip", "--clip 0"); }
+
 /// `weft plot` draws a PNG from metrics files; a malformed line is a
 /// one-line error naming the file and the line.
 TEST(Plot, WritesAPngAndRejectsMalformedMetrics) {
