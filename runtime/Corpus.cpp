@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -141,8 +142,14 @@ std::optional<std::string> readCorpusText(const std::string &path,
       fail(error, fmt::format("{}: cannot be read", file));
       return std::nullopt;
     }
-    if (!isText(contents))
+    if (!isText(contents)) {
+      // A file without NUL bytes is most likely text in another encoding
+      // (Latin-1): worth a word, unlike the binary indexes beside texts.
+      if (inputs->size() > 1 && contents.find('\0') == std::string::npos)
+        std::fprintf(stderr, "note: %s is not UTF-8 text; it is skipped\n",
+                     file.c_str());
       continue;
+    }
     text += contents;
     if (files && !contents.empty())
       files->push_back(file);

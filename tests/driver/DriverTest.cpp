@@ -88,6 +88,22 @@ TEST(TrainData, EmptyFile) {
   expectDataError(file.string());
 }
 
+/// A text in another encoding in a folder of texts is skipped with a note,
+/// unlike the binary files kept beside texts.
+TEST(TrainData, FolderWithALatin1FileSaysItIsSkipped) {
+  fs::path dir = freshDir("latin1");
+  writeSampleText(dir);
+  std::ofstream(dir / "latin1.txt", std::ios::binary) << "caf\xe9 au lait\n";
+  CommandResult result = runCommand(
+      fmt::format("'{}' train '{}/examples/char_lm.weft' --data '{}' "
+                  "--steps 0 --batch 4 --sample 0",
+                  WEFT_BINARY, WEFT_SOURCE_DIR, dir.string()));
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("latin1.txt is not UTF-8 text; it is skipped"),
+            std::string::npos)
+      << result.output;
+}
+
 TEST(TrainData, FolderWithoutText) {
   fs::path dir = freshDir("binary");
   std::ofstream(dir / "index.dat", std::ios::binary)
