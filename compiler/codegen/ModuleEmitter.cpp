@@ -102,7 +102,7 @@ void ModuleEmitter::emitParallelNest(
     elements = builder.CreateMul(elements, size(extent));
   if (!timesArray && program.loopCount > 0)
     timesArray = scratch(llvm::ArrayType::get(i64, program.loopCount), "times");
-  for (unsigned loop = 0; loop < program.loopCount; ++loop)
+  for (int loop = 0; loop < program.loopCount; ++loop)
     if (timeSteps[loop])
       builder.CreateStore(timeSteps[loop], builder.CreateConstInBoundsGEP1_64(
                                                i64, timesArray, loop));
@@ -124,7 +124,7 @@ void ModuleEmitter::emitParallelNest(
   builder.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", kernel));
   loadBufferPointers(kernel->getArg(0));
   batch = kernel->getArg(1);
-  for (unsigned loop = 0; loop < program.loopCount; ++loop)
+  for (int loop = 0; loop < program.loopCount; ++loop)
     if (callerTimes[loop])
       timeSteps[loop] = builder.CreateLoad(
           i64, builder.CreateConstInBoundsGEP1_64(i64, kernel->getArg(2), loop),

@@ -24,13 +24,6 @@ namespace {
 using ir::OpKind;
 using CarrySet = std::vector<bool>;
 
-bool isSubset(const CarrySet &inner, const CarrySet &outer) {
-  for (size_t i = 0; i < inner.size(); ++i)
-    if (inner[i] && !outer[i])
-      return false;
-  return true;
-}
-
 bool isEmpty(const CarrySet &set) {
   for (bool member : set)
     if (member)

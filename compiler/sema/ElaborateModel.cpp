@@ -107,8 +107,8 @@ void Elaborator::collectModel(const ast::Decl &model) {
                                             stmt.timeIndex));
         continue;
       }
-      axes[stmt.timeIndex] = {stmt.timeIndex, steps.value_or(Size()),
-                              stmt.range};
+      axes[stmt.timeIndex] = {
+          stmt.timeIndex, steps.value_or(Size()), stmt.range, {}};
     }
   }
   for (const ast::Stmt &stmt : model.body) {
@@ -136,7 +136,7 @@ void Elaborator::collectModel(const ast::Decl &model) {
           reportUndeclaredAxis(input.axis, stmt.range);
         } else if (std::optional<Size> count = evaluateSize(*stmt.inputIndex)) {
           input.axis = "#" + stmt.declared[0].name;
-          axes[input.axis] = {input.axis, *count, stmt.inputIndex->range};
+          axes[input.axis] = {input.axis, *count, stmt.inputIndex->range, {}};
         }
       }
       inputs[stmt.declared[0].name] = input;
