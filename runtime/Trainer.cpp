@@ -452,6 +452,7 @@ int train(const TrainOptions &options, const Program &trainProgram,
   Trainer trainer(options, trainProgram, evalProgram, model, feed);
   if (!trainer.initializeParams(&error) || !trainer.loadWeights(&error) ||
       !trainer.resume(&error)) {
+    std::fflush(stdout); // the error comes after the lines before it
     std::fprintf(stderr, "weft: error: %s\n", error.c_str());
     return 1;
   }

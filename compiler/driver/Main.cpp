@@ -131,7 +131,8 @@ int main(int argc, char **argv) {
   addOptimizerStepOptions(*runApp, run.stepping);
 
   TrainOptions train;
-  CLI::App *trainApp = app.add_subcommand("train", "train a model on text");
+  CLI::App *trainApp = app.add_subcommand(
+      "train", "train a model on text, or on examples (--train-data)");
   trainApp->add_option("model", train.model, "model file")->required();
   trainApp->add_option("--set", train.sizes, "bind a size: NAME=N");
   weft::runtime::addTrainOptions(*trainApp, train.training);

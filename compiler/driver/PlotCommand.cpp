@@ -100,6 +100,13 @@ int plotCommand(const PlotOptions &options) {
       return 1;
     }
   std::filesystem::path target(options.output);
+  if (target.extension() != ".png") {
+    std::fprintf(stderr,
+                 "weft: error: `%s`: `weft plot` writes PNG images; name "
+                 "the file `.png`\n",
+                 options.output.c_str());
+    return 1;
+  }
   std::filesystem::path folder =
       target.has_parent_path() ? target.parent_path() : ".";
   if (!std::filesystem::is_directory(folder)) {

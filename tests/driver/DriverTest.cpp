@@ -424,6 +424,14 @@ TEST(Plot, WritesAPngAndRejectsMalformedMetrics) {
   EXPECT_EQ(failed.status, 1);
   EXPECT_NE(failed.output.find(broken.string() + "` line 2"), std::string::npos)
       << failed.output;
+
+  // PNG only: another name would hold PNG bytes under a misleading name.
+  CommandResult svg =
+      runCommand(fmt::format("'{}' plot '{}' -o '{}'", WEFT_BINARY,
+                             metrics.string(), (dir / "x.svg").string()));
+  EXPECT_EQ(svg.status, 1) << svg.output;
+  EXPECT_NE(svg.output.find("writes PNG images"), std::string::npos)
+      << svg.output;
 }
 
 /// Sizes too large to lay out are located errors once they are numbers:
